@@ -1,0 +1,692 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/kernel/debug/apicv_trace/: what the module shows. Every file is
+ * read-only (0444), so everything works under kernel lockdown; control is
+ * through module parameters. Records are printed as key=value tokens and a
+ * call site only ever as a symbol: no kernel address reaches userspace.
+ *
+ *   status          module, kernel, hooks, counters, memory
+ *   reasons         this kernel's bit -> name table
+ *   vms             one line per VM (live and recently exited)
+ *   events          all VMs' records merged in order (a snapshot)
+ *   follow          live stream with a per-reader cursor (blocks, polls)
+ *   vm/<key>/events one VM's records (a snapshot)
+ *   vm/<key>/state  one VM's aggregates
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/kallsyms.h>
+#include <linux/mm.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
+#include <linux/utsname.h>
+#include <asm/processor.h>
+
+#include "apicv_trace.h"
+
+#define AT_LINE_MAX 400
+
+static struct dentry *at_root, *at_vm_dir;
+
+static const char *const at_event_names[AT_EV_MAX] = {
+	[AT_EV_NONE] = "none", [AT_EV_SET] = "set", [AT_EV_CLEAR] = "clear",
+	[AT_EV_APIC_ID] = "apic_id", [AT_EV_VM_CREATE] = "vm_create",
+	[AT_EV_VM_DESTROY] = "vm_destroy", [AT_EV_BASELINE] = "baseline",
+};
+
+static const char *const at_result_names[AT_RES_MAX] = {
+	[AT_RES_NONE] = "-", [AT_RES_CHANGED] = "changed",
+	[AT_RES_NOOP] = "noop", [AT_RES_FILTERED] = "filtered",
+	[AT_RES_DROPPED] = "dropped",
+};
+
+/* ---------------------------------------------------------------- */
+/* Formatting                                                       */
+/* ---------------------------------------------------------------- */
+
+/*
+ * "function+0xoff" for a call site, or "?" when it cannot be named: the
+ * site's kvm was unloaded since, or kallsyms has no name for it (then it
+ * would print the raw address, which never leaves the kernel).
+ */
+static void at_format_site(char *out, size_t len, const struct at_rec *r)
+{
+	char sym[KSYM_SYMBOL_LEN];
+	char *end;
+
+	if (!r->site || r->site_gen != at_kvm_gen()) {
+		strscpy(out, r->site ? "?" : "-", len);
+		return;
+	}
+	sprint_symbol(sym, (unsigned long)r->site);
+	if (sym[0] == '0' && sym[1] == 'x') {
+		strscpy(out, "?", len);
+		return;
+	}
+	end = strpbrk(sym, "/ ");
+	if (end)
+		*end = '\0';
+	strscpy(out, sym, len);
+}
+
+static void at_format_comm(char *out, const char *comm)
+{
+	int i;
+
+	for (i = 0; i < 15 && comm[i]; i++)
+		out[i] = (comm[i] <= ' ' || comm[i] == '=' || comm[i] > '~') ?
+			 '_' : comm[i];
+	out[i] = '\0';
+	if (!i)
+		strscpy(out, "-", 2);
+}
+
+int at_format_rec(char *buf, size_t len, const struct at_rec *r,
+		  const char *key)
+{
+	char site[64], comm[16], vcpu[12], bit[8];
+	const char *reason = "-";
+	int n;
+
+	at_format_site(site, sizeof(site), r);
+	at_format_comm(comm, r->comm);
+	if (r->vcpu == AT_NO_VCPU)
+		strscpy(vcpu, "-", sizeof(vcpu));
+	else
+		snprintf(vcpu, sizeof(vcpu), "%d", r->vcpu);
+	if (r->bit == AT_NO_BIT) {
+		strscpy(bit, "-", sizeof(bit));
+	} else {
+		snprintf(bit, sizeof(bit), "%u", r->bit);
+		reason = at_reason_name(r->bit);
+	}
+	n = scnprintf(buf, len,
+		      "seq=%llu ns=%llu vm=%s vcpu=%s cpu=%u tid=%u comm=%s event=%s reason=%s bit=%s old=0x%llx new=0x%llx result=%s site=%s",
+		      r->gseq, r->ns, key, vcpu, r->cpu, r->tid, comm,
+		      r->event < AT_EV_MAX ? at_event_names[r->event] : "?",
+		      reason, bit, r->old_mask, r->new_mask,
+		      r->result < AT_RES_MAX ? at_result_names[r->result] : "?",
+		      site);
+	if (r->event == AT_EV_APIC_ID) {
+		if (r->xapic_id == U32_MAX)
+			n += scnprintf(buf + n, len - n,
+				       " vcpu_id=%d xapic_id=? match=?", r->vcpu);
+		else
+			n += scnprintf(buf + n, len - n,
+				       " vcpu_id=%d xapic_id=%u match=%s",
+				       r->vcpu, r->xapic_id,
+				       r->flags & AT_F_MATCH ? "yes" : "no");
+		n += scnprintf(buf + n, len - n, " inhibit=%s",
+			       r->flags & AT_F_INHIBIT ? "yes" : "no");
+	}
+	if (r->flags & AT_F_SIDE)
+		n += scnprintf(buf + n, len - n, " side=yes");
+	if (r->flags & AT_F_INIT)
+		n += scnprintf(buf + n, len - n, " init=yes");
+	n += scnprintf(buf + n, len - n, "\n");
+	return n;
+}
+
+/* A VM's display key; caller holds at_vm_mutex or the VM has a dir. */
+static void at_key_of(const struct at_vm *vm, char *out)
+{
+	if (vm->has_dir)
+		strscpy(out, vm->key, AT_KEY_LEN);
+	else if (atomic_read_acquire(&vm->key_state) == 2)
+		strscpy(out, vm->raw_key, AT_KEY_LEN);
+	else
+		snprintf(out, AT_KEY_LEN, "%d-vm%u", vm->pid, vm->id);
+}
+
+static u64 at_vm_lost(const struct at_vm *vm)
+{
+	return at_ring_first(vm->ring) + at_ring_dropped(vm->ring);
+}
+
+static void at_mask_names(struct seq_file *m, unsigned long mask)
+{
+	unsigned int b;
+	bool first = true;
+
+	if (!mask) {
+		seq_puts(m, "-");
+		return;
+	}
+	for_each_set_bit(b, &mask, BITS_PER_LONG) {
+		seq_printf(m, "%s%s", first ? "" : "|", at_reason_name(b));
+		first = false;
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Snapshots: events and vm/<key>/events                            */
+/* ---------------------------------------------------------------- */
+
+struct at_snap_vm {
+	char key[AT_KEY_LEN];
+	u64 lost;
+};
+
+struct at_snap_rec {
+	struct at_rec rec;
+	unsigned int vmi;
+};
+
+struct at_snap {
+	size_t nvms, nrecs;
+	struct at_snap_vm *vms;
+	struct at_snap_rec *recs;
+	char line[AT_LINE_MAX];
+};
+
+/* Copy one VM's readable records; positions that are gone count as lost. */
+static void at_snap_vm(struct at_snap *s, const struct at_vm *vm,
+		       size_t max_recs)
+{
+	const struct at_ring *ring = vm->ring;
+	struct at_snap_vm *sv = &s->vms[s->nvms];
+	u64 pos, head = at_ring_head(ring), first = at_ring_first(ring);
+
+	at_key_of(vm, sv->key);
+	sv->lost = first;
+	for (pos = first; pos < head; pos++) {
+		struct at_snap_rec *sr = &s->recs[s->nrecs];
+
+		if (s->nrecs >= max_recs ||
+		    at_ring_read(ring, pos, &sr->rec) != AT_RING_OK) {
+			sv->lost++;
+			continue;
+		}
+		sr->vmi = s->nvms;
+		s->nrecs++;
+	}
+	s->nvms++;
+}
+
+static int at_cmp_gseq(const void *a, const void *b)
+{
+	const struct at_snap_rec *x = a, *y = b;
+
+	return x->rec.gseq < y->rec.gseq ? -1 : x->rec.gseq > y->rec.gseq;
+}
+
+static void at_snap_free(struct at_snap *s)
+{
+	kvfree(s->recs);
+	kvfree(s->vms);
+	kfree(s);
+}
+
+/*
+ * @one: a single VM (its debugfs file is open, so it is not freed: the
+ * worker removes the file first, and that waits for us), or NULL for every
+ * VM (at_vm_mutex keeps the list's VMs from being freed).
+ */
+static struct at_snap *at_snap_alloc(size_t nvms, size_t nrecs)
+{
+	struct at_snap *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s)
+		return NULL;
+	s->vms = kvcalloc(nvms ?: 1, sizeof(*s->vms), GFP_KERNEL);
+	s->recs = kvcalloc(nrecs ?: 1, sizeof(*s->recs), GFP_KERNEL);
+	if (!s->vms || !s->recs) {
+		at_snap_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static struct at_snap *at_snap_take(const struct at_vm *one)
+{
+	size_t nvms = 0, nrecs = 0;
+	struct at_snap *s;
+	struct at_vm *vm;
+
+	if (one) {
+		nrecs = at_ring_capacity(one->ring);
+		s = at_snap_alloc(1, nrecs);
+		if (s)
+			at_snap_vm(s, one, nrecs);
+		goto sort;
+	}
+
+	mutex_lock(&at_vm_mutex);
+	rcu_read_lock();
+	list_for_each_entry_rcu(vm, &at_vm_list, node) {
+		nvms++;
+		nrecs += at_ring_capacity(vm->ring);
+	}
+	rcu_read_unlock();
+	s = at_snap_alloc(nvms, nrecs);
+	if (s) {
+		rcu_read_lock();
+		list_for_each_entry_rcu(vm, &at_vm_list, node) {
+			if (s->nvms == nvms)
+				break;	/* added since we counted */
+			at_snap_vm(s, vm, nrecs);
+		}
+		rcu_read_unlock();
+	}
+	mutex_unlock(&at_vm_mutex);
+sort:
+	if (s)
+		sort(s->recs, s->nrecs, sizeof(*s->recs), at_cmp_gseq, NULL);
+	return s;
+}
+
+/* seq_file positions: [0, nvms) lost lines, then records. */
+static void *at_snap_start(struct seq_file *m, loff_t *pos)
+{
+	struct at_snap *s = m->private;
+
+	return *pos < (loff_t)(s->nvms + s->nrecs) ? pos : NULL;
+}
+
+static void *at_snap_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	++*pos;
+	return at_snap_start(m, pos);
+}
+
+static void at_snap_stop(struct seq_file *m, void *v)
+{
+}
+
+static int at_snap_show(struct seq_file *m, void *v)
+{
+	struct at_snap *s = m->private;
+	loff_t i = *(loff_t *)v;
+	struct at_snap_rec *sr;
+
+	if (i < (loff_t)s->nvms) {
+		if (s->vms[i].lost)
+			seq_printf(m, "lost=%llu vm=%s\n", s->vms[i].lost,
+				   s->vms[i].key);
+		return 0;
+	}
+	sr = &s->recs[i - s->nvms];
+	at_format_rec(s->line, sizeof(s->line), &sr->rec,
+		      s->vms[sr->vmi].key);
+	seq_puts(m, s->line);
+	return 0;
+}
+
+static const struct seq_operations at_snap_ops = {
+	.start = at_snap_start,
+	.next = at_snap_next,
+	.stop = at_snap_stop,
+	.show = at_snap_show,
+};
+
+static int at_snap_open(struct inode *inode, struct file *file)
+{
+	struct at_snap *s = at_snap_take(inode->i_private);
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	ret = seq_open(file, &at_snap_ops);
+	if (ret) {
+		at_snap_free(s);
+		return ret;
+	}
+	((struct seq_file *)file->private_data)->private = s;
+	return 0;
+}
+
+static int at_snap_release(struct inode *inode, struct file *file)
+{
+	at_snap_free(((struct seq_file *)file->private_data)->private);
+	return seq_release(inode, file);
+}
+
+static const struct file_operations at_snap_fops = {
+	.owner = THIS_MODULE,
+	.open = at_snap_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = at_snap_release,
+};
+
+/* ---------------------------------------------------------------- */
+/* vm/<key>/state and vms                                           */
+/* ---------------------------------------------------------------- */
+
+static u64 at_reason_total(const struct at_vm *vm, unsigned int b, u64 end)
+{
+	const struct at_reason_stat *rs = &vm->reason[b];
+	u64 total = atomic64_read(&rs->total_ns);
+
+	if (READ_ONCE(vm->mask) & BIT(b))
+		total += end - READ_ONCE(rs->since_ns);
+	return total;
+}
+
+static int at_state_show(struct seq_file *m, void *unused)
+{
+	const struct at_vm *vm = m->private;
+	u64 now = at_now(), end = READ_ONCE(vm->exited_ns) ?: now;
+	unsigned long mask = READ_ONCE(vm->mask);
+	unsigned int b;
+
+	seq_printf(m, "vm=%s id=%u pid=%d vcpus=%u status=%s%s\n", vm->key,
+		   vm->id, vm->pid, READ_ONCE(vm->nr_vcpus),
+		   READ_ONCE(vm->exited_ns) ? "exited" : "live",
+		   vm->baseline ? " baseline=yes" : "");
+	seq_printf(m, "apicv=%s since_ns=%llu for_ms=%llu mask=0x%lx reasons=",
+		   mask ? "inhibited" : "active", READ_ONCE(vm->mask_since_ns),
+		   div_u64(end - READ_ONCE(vm->mask_since_ns), NSEC_PER_MSEC),
+		   mask);
+	at_mask_names(m, mask);
+	seq_printf(m, "\ncreated_ns=%llu exited_ns=%llu transitions=%lld events=%lld lost=%llu\n",
+		   vm->created_ns, READ_ONCE(vm->exited_ns),
+		   atomic64_read(&vm->transitions), atomic64_read(&vm->events),
+		   at_vm_lost(vm));
+	for (b = 0; b < AT_MAX_BITS; b++) {
+		const struct at_reason_stat *rs = &vm->reason[b];
+		s64 sets = atomic64_read(&rs->sets);
+		s64 clears = atomic64_read(&rs->clears);
+		s64 noops = atomic64_read(&rs->noops);
+		s64 filt = atomic64_read(&rs->filtered);
+		s64 drop = atomic64_read(&rs->dropped);
+
+		if (!(sets | clears | noops | filt | drop) && !(mask & BIT(b)))
+			continue;
+		seq_printf(m, "reason=%s bit=%u now=%s sets=%lld clears=%lld noops=%lld filtered=%lld dropped=%lld inhibited_ms=%llu sticky=%s",
+			   at_reason_name(b), b, mask & BIT(b) ? "set" : "clear",
+			   sets, clears, noops, filt, drop,
+			   div_u64(at_reason_total(vm, b, end), NSEC_PER_MSEC),
+			   AT_STICKY_MASK & BIT(b) ? "yes" : "no");
+		if (mask & BIT(b))
+			seq_printf(m, " since_ns=%llu", READ_ONCE(rs->since_ns));
+		seq_putc(m, '\n');
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(at_state);
+
+static int at_vms_show(struct seq_file *m, void *unused)
+{
+	u64 now = at_now();
+	char key[AT_KEY_LEN];
+	struct at_vm *vm;
+
+	mutex_lock(&at_vm_mutex);
+	rcu_read_lock();
+	list_for_each_entry_rcu(vm, &at_vm_list, node) {
+		unsigned long mask = READ_ONCE(vm->mask);
+		u64 exited = READ_ONCE(vm->exited_ns);
+		u64 since = READ_ONCE(vm->mask_since_ns);
+
+		at_key_of(vm, key);
+		seq_printf(m, "vm=%s pid=%d vcpus=%u apicv=%s for_ms=%llu mask=0x%lx reasons=",
+			   key, vm->pid, READ_ONCE(vm->nr_vcpus),
+			   mask ? "inhibited" : "active",
+			   div_u64((exited ?: now) - since, NSEC_PER_MSEC), mask);
+		at_mask_names(m, mask);
+		seq_printf(m, " transitions=%lld events=%lld lost=%llu status=%s\n",
+			   atomic64_read(&vm->transitions),
+			   atomic64_read(&vm->events), at_vm_lost(vm),
+			   exited ? "exited" : "live");
+	}
+	rcu_read_unlock();
+	mutex_unlock(&at_vm_mutex);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(at_vms);
+
+/* ---------------------------------------------------------------- */
+/* status and reasons                                               */
+/* ---------------------------------------------------------------- */
+
+static int at_status_show(struct seq_file *m, void *unused)
+{
+	u64 lost = 0, live = 0, exited = 0;
+	struct at_vm *vm;
+
+	mutex_lock(&at_vm_mutex);
+	rcu_read_lock();
+	list_for_each_entry_rcu(vm, &at_vm_list, node) {
+		lost += at_vm_lost(vm);
+		if (READ_ONCE(vm->exited_ns))
+			exited++;
+		else
+			live++;
+	}
+	rcu_read_unlock();
+	mutex_unlock(&at_vm_mutex);
+
+	seq_printf(m, "module=apicv_trace version=%s\n", THIS_MODULE->version ?: "?");
+	seq_printf(m, "kernel=%s\n", init_utsname()->release);
+	seq_printf(m, "kvm=%s\n", at_hooks_armed() ? "hooked" : "waiting");
+	seq_printf(m, "reasons_from=\"%s\"\n", AT_REASONS_FROM);
+	at_hooks_show(m);
+	seq_printf(m, "events=%lld untracked=%lld lost=%llu\n",
+		   atomic64_read(&at_stats.events),
+		   atomic64_read(&at_stats.untracked), lost);
+	seq_printf(m, "vms_live=%llu vms_exited=%llu vms_created=%lld vms_freed=%lld pool_empty=%lld\n",
+		   live, exited, atomic64_read(&at_stats.vms_created),
+		   atomic64_read(&at_stats.vms_freed),
+		   atomic64_read(&at_stats.pool_empty));
+	seq_printf(m, "follow_capacity=%llu follow_readers=%d\n",
+		   at_ring_capacity(at_stream), atomic_read(&at_followers));
+	seq_printf(m, "memory_bytes=%ld\n", atomic_long_read(&at_stats.mem_bytes));
+	seq_printf(m, "ring_size=%u max_vms=%u max_exited=%u log_noop=%s\n",
+		   1U << READ_ONCE(at_ring_order), READ_ONCE(at_max_vms),
+		   READ_ONCE(at_max_exited), READ_ONCE(at_log_noop) ? "Y" : "N");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(at_status);
+
+static int at_reasons_show(struct seq_file *m, void *unused)
+{
+	bool amd = boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
+		   boot_cpu_data.x86_vendor == X86_VENDOR_HYGON;
+	unsigned long honoured = amd ? AT_SVM_HONOURED : AT_VMX_HONOURED;
+	unsigned int b;
+
+	for (b = 0; b < AT_MAX_BITS; b++) {
+		if (!strcmp(at_reason_name(b), "unknown"))
+			continue;
+		seq_printf(m, "bit=%u reason=%s sticky=%s %s=%s\n", b,
+			   at_reason_name(b),
+			   AT_STICKY_MASK & BIT(b) ? "yes" : "no",
+			   amd ? "avic" : "apicv",
+			   honoured & BIT(b) ? "honoured" : "ignored");
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(at_reasons);
+
+/* ---------------------------------------------------------------- */
+/* follow                                                           */
+/* ---------------------------------------------------------------- */
+
+struct at_follower {
+	u64 cursor;
+	size_t len, off;	/* pending bytes of line[] */
+	char line[AT_LINE_MAX];
+};
+
+static int at_follow_open(struct inode *inode, struct file *file)
+{
+	struct at_follower *f = kzalloc(sizeof(*f), GFP_KERNEL);
+
+	if (!f)
+		return -ENOMEM;
+	f->cursor = at_ring_first(at_stream);
+	file->private_data = f;
+	atomic_inc(&at_followers);
+	return stream_open(inode, file);
+}
+
+static int at_follow_release(struct inode *inode, struct file *file)
+{
+	atomic_dec(&at_followers);
+	kfree(file->private_data);
+	return 0;
+}
+
+static void at_key_by_id(unsigned int id, char *out)
+{
+	struct at_vm *vm;
+
+	snprintf(out, AT_KEY_LEN, "vm%u", id);
+	mutex_lock(&at_vm_mutex);
+	rcu_read_lock();
+	list_for_each_entry_rcu(vm, &at_vm_list, node) {
+		if (vm->id == id) {
+			at_key_of(vm, out);
+			break;
+		}
+	}
+	rcu_read_unlock();
+	mutex_unlock(&at_vm_mutex);
+}
+
+/* Fill f->line with the next line, or return false if there is none yet. */
+static bool at_follow_next(struct at_follower *f)
+{
+	u64 head = at_ring_head(at_stream), first = at_ring_first(at_stream);
+	char key[AT_KEY_LEN];
+	struct at_rec rec;
+	int tries;
+
+	if (f->cursor < first) {
+		f->len = scnprintf(f->line, sizeof(f->line), "lost=%llu\n",
+				   first - f->cursor);
+		f->cursor = first;
+		f->off = 0;
+		return true;
+	}
+	for (tries = 0; f->cursor < head; tries++) {
+		switch (at_ring_read(at_stream, f->cursor, &rec)) {
+		case AT_RING_OK:
+			f->cursor++;
+			at_key_by_id(rec.vm_id, key);
+			f->len = at_format_rec(f->line, sizeof(f->line), &rec,
+					       key);
+			f->off = 0;
+			return true;
+		case AT_RING_LOST:
+			f->len = scnprintf(f->line, sizeof(f->line),
+					   "lost=1\n");
+			f->cursor++;
+			f->off = 0;
+			return true;
+		case AT_RING_NOTYET:
+			/* A writer is mid-record (microseconds, preemption
+			 * off) or gave the position up: wait a little. */
+			if (tries >= 10) {
+				f->len = scnprintf(f->line, sizeof(f->line),
+						   "lost=1\n");
+				f->cursor++;
+				f->off = 0;
+				return true;
+			}
+			schedule_timeout_interruptible(1);
+			break;
+		}
+	}
+	return false;
+}
+
+static ssize_t at_follow_read(struct file *file, char __user *buf,
+			      size_t count, loff_t *ppos)
+{
+	struct at_follower *f = file->private_data;
+	size_t done = 0;
+	int ret;
+
+	while (done < count) {
+		if (f->off < f->len) {
+			size_t n = min(count - done, f->len - f->off);
+
+			if (copy_to_user(buf + done, f->line + f->off, n))
+				return done ?: -EFAULT;
+			f->off += n;
+			done += n;
+			continue;
+		}
+		if (at_follow_next(f))
+			continue;
+		if (done)
+			break;
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		ret = wait_event_interruptible(at_follow_wq,
+				at_ring_head(at_stream) > f->cursor ||
+				READ_ONCE(at_shutting_down));
+		if (ret)
+			return ret;
+		if (READ_ONCE(at_shutting_down))
+			return 0;
+	}
+	return done;
+}
+
+static __poll_t at_follow_poll(struct file *file, poll_table *wait)
+{
+	struct at_follower *f = file->private_data;
+
+	poll_wait(file, &at_follow_wq, wait);
+	if (f->off < f->len || at_ring_head(at_stream) > f->cursor)
+		return EPOLLIN | EPOLLRDNORM;
+	return 0;
+}
+
+static const struct file_operations at_follow_fops = {
+	.owner = THIS_MODULE,
+	.open = at_follow_open,
+	.read = at_follow_read,
+	.poll = at_follow_poll,
+	.llseek = no_llseek,
+	.release = at_follow_release,
+};
+
+/* ---------------------------------------------------------------- */
+/* Directories                                                      */
+/* ---------------------------------------------------------------- */
+
+/* Worker context, at_vm_mutex held. */
+void at_debugfs_add_vm(struct at_vm *vm)
+{
+	vm->dir = debugfs_create_dir(vm->key, at_vm_dir);
+	debugfs_create_file("events", 0444, vm->dir, vm, &at_snap_fops);
+	debugfs_create_file("state", 0444, vm->dir, vm, &at_state_fops);
+}
+
+/* Waits for open files' running operations; then @vm may be freed. */
+void at_debugfs_remove_vm(struct at_vm *vm)
+{
+	debugfs_remove_recursive(vm->dir);
+	vm->dir = NULL;
+}
+
+int at_debugfs_init(void)
+{
+	at_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	if (IS_ERR(at_root))
+		return PTR_ERR(at_root);
+	debugfs_create_file("status", 0444, at_root, NULL, &at_status_fops);
+	debugfs_create_file("reasons", 0444, at_root, NULL, &at_reasons_fops);
+	debugfs_create_file("vms", 0444, at_root, NULL, &at_vms_fops);
+	debugfs_create_file("events", 0444, at_root, NULL, &at_snap_fops);
+	debugfs_create_file("follow", 0444, at_root, NULL, &at_follow_fops);
+	at_vm_dir = debugfs_create_dir("vm", at_root);
+	return 0;
+}
+
+void at_debugfs_exit(void)
+{
+	WRITE_ONCE(at_shutting_down, true);
+	wake_up_all(&at_follow_wq);
+	debugfs_remove_recursive(at_root);
+}

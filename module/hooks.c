@@ -1,0 +1,763 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The kprobes on KVM: what is hooked, how hooks are armed and unwound, and
+ * the handlers. Handlers turn KVM's calls into records (vm.c); they run in
+ * probe context, never sleep, never allocate and take no lock of their own
+ * on the event path.
+ *
+ * Nothing here links against kvm.ko: every KVM function is found by name
+ * through kprobes, so the module loads on kernels whose KVM exports are
+ * restricted to kvm-amd/kvm-intel (7.x), and before or after kvm itself.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+
+#include "apicv_trace.h"
+
+enum at_hook_state { AT_HOOK_OFF, AT_HOOK_ARMED, AT_HOOK_ABSENT,
+		     AT_HOOK_FAILED, AT_HOOK_NA };
+
+static const char *const at_hook_state_names[] = {
+	[AT_HOOK_OFF] = "waiting-for-kvm", [AT_HOOK_ARMED] = "armed",
+	[AT_HOOK_ABSENT] = "absent", [AT_HOOK_FAILED] = "failed",
+	[AT_HOOK_NA] = "n/a",
+};
+
+struct at_hook {
+	const char *role;		/* what the hook is for (status) */
+	const char *base;		/* symbol, or NULL: not on this kernel */
+	bool ret;			/* kretprobe (else kprobe) */
+	size_t data_size;		/* kretprobe per-instance data */
+	kprobe_pre_handler_t pre;
+	kretprobe_handler_t entry, exit;
+	struct kretprobe rp;		/* rp.kp alone for plain kprobes */
+	char sym[KSYM_NAME_LEN];	/* what was armed (maybe a clone) */
+	enum at_hook_state state;
+	int err;
+	atomic64_t hits;
+};
+
+static DEFINE_MUTEX(at_hooks_mutex);
+static unsigned int at_gen;		/* kvm load generation */
+static struct kvm_vcpu *(*at_running_vcpu)(void);
+static int at_lapic_vcpu_off = -1;	/* see at_lapic_xapic_id() */
+
+unsigned int at_kvm_gen(void)
+{
+	return READ_ONCE(at_gen);
+}
+NOKPROBE_SYMBOL(at_kvm_gen);
+
+/* ---------------------------------------------------------------- */
+/* In-flight calls, so nested hooks can share what their caller saw. */
+/* ---------------------------------------------------------------- */
+
+enum { AT_REQ_REQUEST = 1, AT_REQ_APIC_ID };
+
+struct at_req {
+	struct task_struct *task;	/* owner, NULL when free */
+	const struct kvm *kvm;
+	unsigned long site;
+	unsigned char kind, bit;
+	bool set;
+	bool nested;			/* a hook below this one ran */
+};
+
+#define AT_NR_REQS 128
+static struct at_req at_reqs[AT_NR_REQS];
+
+static struct at_req *at_req_claim(unsigned char kind)
+{
+	struct at_req *r;
+
+	for (r = at_reqs; r < at_reqs + AT_NR_REQS; r++) {
+		if (READ_ONCE(r->task))
+			continue;
+		if (cmpxchg(&r->task, NULL, current) == NULL) {
+			r->kind = kind;
+			r->nested = false;
+			return r;
+		}
+	}
+	return NULL;
+}
+NOKPROBE_SYMBOL(at_req_claim);
+
+static struct at_req *at_req_find(unsigned char kind)
+{
+	struct at_req *r;
+
+	for (r = at_reqs; r < at_reqs + AT_NR_REQS; r++)
+		if (READ_ONCE(r->task) == current && r->kind == kind)
+			return r;
+	return NULL;
+}
+NOKPROBE_SYMBOL(at_req_find);
+
+static void at_req_release(struct at_req *r)
+{
+	smp_store_release(&r->task, NULL);
+}
+NOKPROBE_SYMBOL(at_req_release);
+
+/* ---------------------------------------------------------------- */
+/* Helpers                                                          */
+/* ---------------------------------------------------------------- */
+
+/* The return address at function entry: who called the hooked function. */
+static unsigned long at_caller(struct pt_regs *regs)
+{
+	return regs_get_kernel_stack_nth(regs, 0);
+}
+NOKPROBE_SYMBOL(at_caller);
+
+/* vCPU id if the event runs on a loaded vCPU of @kvm, else AT_NO_VCPU. */
+static int at_vcpu_of(const struct kvm *kvm, struct kvm_vcpu **out)
+{
+	struct kvm_vcpu *(*fn)(void) = READ_ONCE(at_running_vcpu);
+	struct kvm_vcpu *vcpu = fn ? fn() : NULL;
+
+	if (!vcpu || READ_ONCE(vcpu->kvm) != kvm)
+		vcpu = NULL;
+	if (out)
+		*out = vcpu;
+	return vcpu ? READ_ONCE(vcpu->vcpu_id) : AT_NO_VCPU;
+}
+NOKPROBE_SYMBOL(at_vcpu_of);
+
+/* Log a request that changed nothing? Clears of clear bits are chatter. */
+static bool at_worth_logging(unsigned int res, bool set, unsigned long mask,
+			     unsigned int bit)
+{
+	if (READ_ONCE(at_log_noop))
+		return true;
+	if (res == AT_RES_NOOP)
+		return false;
+	return set || (bit < BITS_PER_LONG && (mask & BIT(bit)));
+}
+NOKPROBE_SYMBOL(at_worth_logging);
+
+static void at_count_result(struct at_vm *vm, unsigned int bit,
+			    unsigned int res)
+{
+	if (bit >= AT_MAX_BITS)
+		return;
+	if (res == AT_RES_NOOP)
+		atomic64_inc(&vm->reason[bit].noops);
+	else if (res == AT_RES_FILTERED)
+		atomic64_inc(&vm->reason[bit].filtered);
+	else if (res == AT_RES_DROPPED)
+		atomic64_inc(&vm->reason[bit].dropped);
+}
+NOKPROBE_SYMBOL(at_count_result);
+
+/*
+ * Emit one line per changed bit, the requested bit first and then, in bit
+ * order, bits KVM changed on the side (7.x recomputes IRQWIN on every
+ * call), each with the mask as it was before and after that bit.
+ */
+static void at_emit_changes(struct at_vm *vm, struct at_rec *tmpl,
+			    unsigned long old, unsigned long new,
+			    unsigned int bit)
+{
+	unsigned long changed = old ^ new, cur = old;
+	struct at_rec rec;
+	unsigned int b;
+
+	if (bit < AT_MAX_BITS && (changed & BIT(bit))) {
+		rec = *tmpl;
+		rec.bit = bit;
+		rec.old_mask = cur;
+		cur ^= BIT(bit);
+		rec.new_mask = cur;
+		rec.event = (cur & BIT(bit)) ? AT_EV_SET : AT_EV_CLEAR;
+		rec.result = AT_RES_CHANGED;
+		at_account(vm, bit, cur & BIT(bit), rec.ns);
+		at_emit(vm, &rec);
+		changed &= ~BIT(bit);
+	}
+	for_each_set_bit(b, &changed, BITS_PER_LONG) {
+		rec = *tmpl;
+		rec.bit = b;
+		rec.old_mask = cur;
+		cur ^= BIT(b);
+		rec.new_mask = cur;
+		rec.event = (cur & BIT(b)) ? AT_EV_SET : AT_EV_CLEAR;
+		rec.result = AT_RES_CHANGED;
+		rec.flags |= AT_F_SIDE;
+		at_account(vm, b, cur & BIT(b), rec.ns);
+		at_emit(vm, &rec);
+	}
+}
+NOKPROBE_SYMBOL(at_emit_changes);
+
+/* ---------------------------------------------------------------- */
+/* The setter: every change of the VM-wide mask goes through it.    */
+/* ---------------------------------------------------------------- */
+
+struct at_setter_data {
+	const struct kvm *kvm;
+	unsigned long old, site;
+	unsigned int bit;
+	bool set;
+};
+
+static int at_setter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct at_setter_data *d = (void *)ri->data;
+	struct at_req *req;
+	struct kvm *kvm;
+
+	at_setter_args(regs, &kvm, &d->bit, &d->set);
+	d->kvm = kvm;
+	d->old = at_kvm_mask(kvm);
+	d->site = at_caller(regs);
+	/* Called through the locking wrapper: report the wrapper's caller. */
+	req = at_req_find(AT_REQ_REQUEST);
+	if (req && req->kvm == kvm && req->bit == d->bit) {
+		req->nested = true;
+		d->site = req->site;
+	}
+	return 0;
+}
+NOKPROBE_SYMBOL(at_setter_entry);
+
+static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct at_setter_data *d = (void *)ri->data;
+	unsigned long new = at_kvm_mask(d->kvm);
+	struct at_rec tmpl;
+	struct at_vm *vm;
+
+	rcu_read_lock();
+	vm = at_vm_get_or_adopt(d->kvm);
+	if (!vm)
+		goto out;
+	at_vm_note_key(vm, d->kvm);
+	at_rec_init(&tmpl, d->set ? AT_EV_SET : AT_EV_CLEAR);
+	tmpl.vcpu = at_vcpu_of(d->kvm, NULL);
+	tmpl.site = d->site;
+
+	if (d->bit < AT_MAX_BITS && !((d->old ^ new) & BIT(d->bit))) {
+		/* The requested bit did not move: already so, or filtered. */
+		bool is_set = new & BIT(d->bit);
+
+		tmpl.result = is_set == d->set ? AT_RES_NOOP : AT_RES_FILTERED;
+		tmpl.bit = d->bit;
+		tmpl.old_mask = d->old;
+		tmpl.new_mask = d->old;
+		at_count_result(vm, d->bit, tmpl.result);
+		if (at_worth_logging(tmpl.result, d->set, d->old, d->bit))
+			at_emit(vm, &tmpl);
+	}
+	at_emit_changes(vm, &tmpl, d->old, new, d->bit);
+out:
+	rcu_read_unlock();
+	return 0;
+}
+NOKPROBE_SYMBOL(at_setter_exit);
+
+/* ------------------------------------------------------------------- */
+/* The request wrapper: sees requests KVM drops (APICv off) or filters. */
+/* ------------------------------------------------------------------- */
+
+struct at_request_data {
+	struct at_req *req;
+};
+
+static int at_request_entry(struct kretprobe_instance *ri,
+			    struct pt_regs *regs)
+{
+	struct at_request_data *d = (void *)ri->data;
+	struct at_req *outer, *req;
+	unsigned int bit;
+	struct kvm *kvm;
+	bool set;
+
+	at_request_args(regs, &kvm, &bit, &set);
+	req = at_req_claim(AT_REQ_REQUEST);
+	d->req = req;
+	if (!req)
+		return 0;
+	req->kvm = kvm;
+	req->bit = bit;
+	req->set = set;
+	req->site = at_caller(regs);
+	/*
+	 * Asked by the hooked xAPIC ID check, which tail-calls us: our
+	 * return address is its hijacked one. Use the check's caller.
+	 */
+	outer = at_req_find(AT_REQ_APIC_ID);
+	if (outer && outer->kvm == kvm) {
+		outer->nested = true;
+		req->site = outer->site;
+	}
+	return 0;
+}
+NOKPROBE_SYMBOL(at_request_entry);
+
+static int at_request_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct at_request_data *d = (void *)ri->data;
+	struct at_req *req = d->req;
+	unsigned long mask;
+	struct at_rec rec;
+	struct at_vm *vm;
+
+	if (!req)
+		return 0;
+	if (req->nested)
+		goto out;	/* the setter ran and reported it */
+
+	/*
+	 * KVM returned before the setter: APICv is disabled (DISABLE is set
+	 * at VM creation and never cleared), or the vendor module does not
+	 * honour the reason (6.12+ test the mask before the setter).
+	 */
+	mask = at_kvm_mask(req->kvm);
+	rcu_read_lock();
+	vm = at_vm_get_or_adopt(req->kvm);
+	if (vm) {
+		at_vm_note_key(vm, req->kvm);
+		at_rec_init(&rec, req->set ? AT_EV_SET : AT_EV_CLEAR);
+		rec.vcpu = at_vcpu_of(req->kvm, NULL);
+		rec.site = req->site;
+		rec.bit = req->bit;
+		rec.old_mask = mask;
+		rec.new_mask = mask;
+		rec.result = (mask & BIT(AT_REASON_DISABLE_BIT)) ?
+			     AT_RES_DROPPED : AT_RES_FILTERED;
+		at_count_result(vm, req->bit, rec.result);
+		if (at_worth_logging(rec.result, req->set, mask, req->bit))
+			at_emit(vm, &rec);
+	}
+	rcu_read_unlock();
+out:
+	at_req_release(req);
+	return 0;
+}
+NOKPROBE_SYMBOL(at_request_exit);
+
+/* ---------------------------------------------------------------- */
+/* VM lifetime and vCPUs                                            */
+/* ---------------------------------------------------------------- */
+
+struct at_kvm_data {
+	const struct kvm *kvm;
+	unsigned long site;
+};
+
+static int at_init_vm_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct at_kvm_data *d = (void *)ri->data;
+
+	d->kvm = (const struct kvm *)regs->di;
+	d->site = at_caller(regs);
+	return 0;
+}
+NOKPROBE_SYMBOL(at_init_vm_entry);
+
+/*
+ * kvm_arch_init_vm() returned: KVM set the initial reasons (ABSENT, and
+ * DISABLE(D) when APICv is off) directly, without the setter. Record them
+ * in the order the kernel applies them (highest bit first).
+ */
+static int at_init_vm_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct at_kvm_data *d = (void *)ri->data;
+	unsigned long mask, cur = 0;
+	struct at_rec rec;
+	struct at_vm *vm;
+	int b;
+
+	if (regs_return_value(regs))
+		return 0;
+	mask = at_kvm_mask(d->kvm);
+	rcu_read_lock();
+	vm = at_vm_create(d->kvm);
+	if (!vm) {
+		atomic64_inc(&at_stats.untracked);
+		goto out;
+	}
+	at_rec_init(&rec, AT_EV_VM_CREATE);
+	rec.site = d->site;
+	rec.new_mask = mask;
+	at_emit(vm, &rec);
+	for (b = AT_MAX_BITS - 1; b >= 0; b--) {
+		if (!(mask & BIT(b)))
+			continue;
+		at_rec_init(&rec, AT_EV_SET);
+		rec.site = d->site;
+		rec.bit = b;
+		rec.old_mask = cur;
+		cur |= BIT(b);
+		rec.new_mask = cur;
+		rec.result = AT_RES_CHANGED;
+		rec.flags = AT_F_INIT;
+		at_account(vm, b, true, rec.ns);
+		at_emit(vm, &rec);
+	}
+out:
+	rcu_read_unlock();
+	return 0;
+}
+NOKPROBE_SYMBOL(at_init_vm_exit);
+
+static int at_destroy_vm_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	const struct kvm *kvm = (const struct kvm *)regs->di;
+	struct at_rec rec;
+	struct at_vm *vm;
+
+	rcu_read_lock();
+	vm = at_vm_lookup(kvm);
+	if (vm) {
+		at_rec_init(&rec, AT_EV_VM_DESTROY);
+		rec.site = at_caller(regs);
+		rec.old_mask = at_kvm_mask(kvm);
+		rec.new_mask = rec.old_mask;
+		at_emit(vm, &rec);
+		at_vm_retire(vm, kvm);
+	}
+	rcu_read_unlock();
+	return 0;
+}
+NOKPROBE_SYMBOL(at_destroy_vm_pre);
+
+/* kvm_arch_vcpu_postcreate(): a safe point to learn the VM's key. */
+static int at_vcpu_created_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	const struct kvm_vcpu *vcpu = (const struct kvm_vcpu *)regs->di;
+	const struct kvm *kvm = READ_ONCE(vcpu->kvm);
+	struct at_vm *vm;
+
+	rcu_read_lock();
+	vm = at_vm_get_or_adopt(kvm);
+	if (vm) {
+		WRITE_ONCE(vm->nr_vcpus, atomic_read(&kvm->online_vcpus));
+		at_vm_note_key(vm, kvm);
+	}
+	rcu_read_unlock();
+	return 0;
+}
+NOKPROBE_SYMBOL(at_vcpu_created_pre);
+
+/* ---------------------------------------------------------------- */
+/* xAPIC ID check (6.1: kvm_lapic_xapic_id_updated)                  */
+/* ---------------------------------------------------------------- */
+
+struct at_apic_data {
+	struct at_req *req;
+	const struct kvm *kvm;
+	unsigned long site;
+	int vcpu_id;
+	u32 xapic_id;
+	bool known;
+};
+
+static int at_xapic_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct at_apic_data *d = (void *)ri->data;
+	const void *apic = (const void *)regs->di;
+	struct kvm_vcpu *(*fn)(void);
+	struct kvm_vcpu *vcpu;
+	struct at_req *req;
+
+	/* The vCPU is loaded for KVM_SET_LAPIC and for guest APIC writes. */
+	fn = READ_ONCE(at_running_vcpu);
+	vcpu = fn ? fn() : NULL;
+	if (!vcpu || READ_ONCE(vcpu->arch.apic) != apic ||
+	    !at_vcpu_apic_hw_enabled(vcpu))
+		return 1;	/* KVM returns early too: nothing to record */
+	req = at_req_claim(AT_REQ_APIC_ID);
+	if (!req)
+		return 1;
+	d->req = req;
+	d->kvm = READ_ONCE(vcpu->kvm);
+	req->kvm = d->kvm;
+	d->site = at_caller(regs);
+	req->site = d->site;
+	d->vcpu_id = READ_ONCE(vcpu->vcpu_id);
+	d->known = at_lapic_xapic_id(apic, vcpu, &at_lapic_vcpu_off,
+				     &d->xapic_id);
+	return 0;
+}
+NOKPROBE_SYMBOL(at_xapic_entry);
+
+static int at_xapic_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct at_apic_data *d = (void *)ri->data;
+	bool inhibit = d->req->nested;
+	struct at_rec rec;
+	struct at_vm *vm;
+
+	at_req_release(d->req);
+	rcu_read_lock();
+	vm = at_vm_get_or_adopt(d->kvm);
+	if (vm) {
+		at_rec_init(&rec, AT_EV_APIC_ID);
+		rec.bit = AT_APIC_ID_BIT;
+		rec.vcpu = d->vcpu_id;
+		rec.site = d->site;
+		rec.old_mask = at_kvm_mask(d->kvm);
+		rec.new_mask = rec.old_mask;
+		rec.xapic_id = d->known ? d->xapic_id : U32_MAX;
+		if (d->known && d->xapic_id == (u8)d->vcpu_id)
+			rec.flags |= AT_F_MATCH;
+		if (inhibit)
+			rec.flags |= AT_F_INHIBIT;
+		at_emit(vm, &rec);
+	}
+	rcu_read_unlock();
+	return 0;
+}
+NOKPROBE_SYMBOL(at_xapic_exit);
+
+/* ---------------------------------------------------------------- */
+/* The hook table, in arming order (consumers of VM state last).    */
+/* ---------------------------------------------------------------- */
+
+enum { AT_H_INIT_VM, AT_H_DESTROY_VM, AT_H_VCPU, AT_H_SETTER, AT_H_REQUEST,
+       AT_H_XAPIC_ID, AT_NR_HOOKS };
+
+static struct at_hook at_hooks[AT_NR_HOOKS] = {
+	[AT_H_INIT_VM] = {
+		.role = "vm_create", .base = AT_SYM_INIT_VM, .ret = true,
+		.data_size = sizeof(struct at_kvm_data),
+		.entry = at_init_vm_entry, .exit = at_init_vm_exit,
+	},
+	[AT_H_DESTROY_VM] = {
+		.role = "vm_destroy", .base = AT_SYM_DESTROY_VM,
+		.pre = at_destroy_vm_pre,
+	},
+	[AT_H_VCPU] = {
+		.role = "vcpu_create", .base = AT_SYM_VCPU_CREATED,
+		.pre = at_vcpu_created_pre,
+	},
+	[AT_H_SETTER] = {
+		.role = "setter", .base = AT_SYM_SETTER, .ret = true,
+		.data_size = sizeof(struct at_setter_data),
+		.entry = at_setter_entry, .exit = at_setter_exit,
+	},
+	[AT_H_REQUEST] = {
+		.role = "request", .base = AT_SYM_REQUEST, .ret = true,
+		.data_size = sizeof(struct at_request_data),
+		.entry = at_request_entry, .exit = at_request_exit,
+	},
+	[AT_H_XAPIC_ID] = {
+		.role = "apic_id", .base = AT_SYM_XAPIC_ID, .ret = true,
+		.data_size = sizeof(struct at_apic_data),
+		.entry = at_xapic_entry, .exit = at_xapic_exit,
+	},
+};
+
+/*
+ * Compiler clones. GCC's partial inlining leaves "<f>" as a stub around
+ * "<f>.part.N", whose callers in the same file jump straight into the
+ * clone (Debian 6.12's setter): when a .part clone exists, hook it and
+ * never the stub too. .isra/.constprop clones change the ABI; they are
+ * tried only when the plain symbol is gone, for hooks that read no
+ * arguments the clone could have dropped (none today).
+ */
+static const char *const at_clone_suffixes[] = {
+	".part.0", ".part.1", ".part.2", "",
+};
+
+static int at_hook_register(struct at_hook *h, const char *suffix)
+{
+	memset(&h->rp, 0, sizeof(h->rp));
+	snprintf(h->sym, sizeof(h->sym), "%s%s", h->base, suffix);
+	h->rp.kp.symbol_name = h->sym;
+	if (!h->ret) {
+		h->rp.kp.pre_handler = h->pre;
+		return register_kprobe(&h->rp.kp);
+	}
+	h->rp.entry_handler = h->entry;
+	h->rp.handler = h->exit;
+	h->rp.data_size = h->data_size;
+	h->rp.maxactive = max_t(int, 64, 4 * num_possible_cpus());
+	return register_kretprobe(&h->rp);
+}
+
+static void at_hook_arm(struct at_hook *h)
+{
+	int i, ret = -ENOENT;
+
+	if (h->state == AT_HOOK_ARMED)
+		return;
+	if (!h->base) {
+		h->state = AT_HOOK_NA;
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(at_clone_suffixes); i++) {
+		ret = at_hook_register(h, at_clone_suffixes[i]);
+		if (ret != -ENOENT && ret != -EINVAL)
+			break;
+	}
+	h->err = ret;
+	if (!ret) {
+		h->state = AT_HOOK_ARMED;
+		pr_debug("armed %s at %s\n", h->role, h->sym);
+		return;
+	}
+	h->state = (ret == -ENOENT || ret == -EINVAL) ? AT_HOOK_ABSENT :
+						       AT_HOOK_FAILED;
+	strscpy(h->sym, h->base, sizeof(h->sym));
+	if (h->state == AT_HOOK_FAILED)
+		pr_warn("cannot hook %s (%s): %d\n", h->base, h->role, ret);
+}
+
+static unsigned long at_hook_nmissed(const struct at_hook *h)
+{
+	return h->ret ? h->rp.nmissed + h->rp.kp.nmissed : h->rp.kp.nmissed;
+}
+
+static void at_hook_disarm(struct at_hook *h)
+{
+	if (h->state != AT_HOOK_ARMED)
+		return;
+	if (h->ret)
+		unregister_kretprobe(&h->rp);
+	else
+		unregister_kprobe(&h->rp.kp);
+	if (at_hook_nmissed(h))
+		pr_info("%s (%s): %lu missed\n", h->role, h->sym,
+			at_hook_nmissed(h));
+	h->state = AT_HOOK_OFF;
+}
+
+/* Find a function's address by planting and removing a kprobe on it. */
+static void *at_resolve(const char *name)
+{
+	struct kprobe kp = { .symbol_name = name };
+	void *addr;
+
+	if (register_kprobe(&kp))
+		return NULL;
+	addr = kp.addr;
+	unregister_kprobe(&kp);
+	return addr;
+}
+
+/* Caller holds at_hooks_mutex. */
+static int at_arm_all(void)
+{
+	int i;
+
+	at_running_vcpu = at_resolve(AT_SYM_RUNNING_VCPU);
+	WRITE_ONCE(at_gen, at_gen + 1);
+	for (i = 0; i < AT_NR_HOOKS; i++)
+		at_hook_arm(&at_hooks[i]);
+	if (at_hooks[AT_H_INIT_VM].state == AT_HOOK_ABSENT)
+		return -ENODEV;		/* kvm is not loaded */
+	if (at_hooks[AT_H_SETTER].state != AT_HOOK_ARMED) {
+		pr_err("no inhibit setter can be hooked (%s: %d)\n",
+		       AT_SYM_SETTER, at_hooks[AT_H_SETTER].err);
+		return -ENOENT;
+	}
+	pr_info("tracing KVM APICv inhibits via %s\n",
+		at_hooks[AT_H_SETTER].sym);
+	return 0;
+}
+
+static void at_disarm_all(void)
+{
+	int i;
+
+	for (i = AT_NR_HOOKS - 1; i >= 0; i--) {
+		at_hook_disarm(&at_hooks[i]);
+		if (at_hooks[i].state != AT_HOOK_NA)
+			at_hooks[i].state = AT_HOOK_OFF;
+	}
+	WRITE_ONCE(at_running_vcpu, NULL);
+	/* unregister_*probe() waited for running handlers to finish */
+	memset(at_reqs, 0, sizeof(at_reqs));
+}
+
+unsigned long at_hooks_armed(void)
+{
+	unsigned long armed = 0;
+	int i;
+
+	for (i = 0; i < AT_NR_HOOKS; i++)
+		if (at_hooks[i].state == AT_HOOK_ARMED)
+			armed |= BIT(i);
+	return armed;
+}
+
+void at_hooks_show(struct seq_file *m)
+{
+	int i;
+
+	mutex_lock(&at_hooks_mutex);
+	for (i = 0; i < AT_NR_HOOKS; i++) {
+		const struct at_hook *h = &at_hooks[i];
+
+		seq_printf(m, "hook=%s symbol=%s kind=%s state=%s nmissed=%lu",
+			   h->role, h->base ? h->sym : "-",
+			   h->ret ? "kretprobe" : "kprobe",
+			   at_hook_state_names[h->state], at_hook_nmissed(h));
+		if (h->state == AT_HOOK_FAILED)
+			seq_printf(m, " error=%d", h->err);
+		seq_putc(m, '\n');
+	}
+	seq_printf(m, "running_vcpu=%s\n",
+		   READ_ONCE(at_running_vcpu) ? "resolved" : "unresolved");
+	mutex_unlock(&at_hooks_mutex);
+}
+
+/* Re-arm when kvm comes back; unwind before it goes. */
+static int at_module_notify(struct notifier_block *nb, unsigned long action,
+			    void *data)
+{
+	struct module *mod = data;
+
+	if (strcmp(mod->name, "kvm"))
+		return NOTIFY_DONE;
+	mutex_lock(&at_hooks_mutex);
+	if (action == MODULE_STATE_LIVE)
+		at_arm_all();
+	else if (action == MODULE_STATE_GOING)
+		at_disarm_all();
+	mutex_unlock(&at_hooks_mutex);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block at_module_nb = {
+	.notifier_call = at_module_notify,
+};
+
+int at_hooks_init(void)
+{
+	int ret;
+
+	ret = register_module_notifier(&at_module_nb);
+	if (ret)
+		return ret;
+	mutex_lock(&at_hooks_mutex);
+	ret = at_arm_all();
+	if (ret == -ENODEV) {
+		at_disarm_all();	/* kvm not loaded yet: wait for it */
+		pr_info("kvm is not loaded; hooks arm when it is\n");
+		ret = 0;
+	} else if (ret) {
+		at_disarm_all();
+	}
+	mutex_unlock(&at_hooks_mutex);
+	if (ret)
+		unregister_module_notifier(&at_module_nb);
+	return ret;
+}
+
+void at_hooks_exit(void)
+{
+	unregister_module_notifier(&at_module_nb);
+	mutex_lock(&at_hooks_mutex);
+	at_disarm_all();
+	mutex_unlock(&at_hooks_mutex);
+}

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * apicv-trace: a flight recorder for KVM's APICv/AVIC inhibit reasons.
+ *
+ * Module parameters (the only control; /sys/module/apicv_trace/parameters):
+ *   ring_size     records kept per VM, power of two, 16..65536 (new VMs)
+ *   max_vms       VM records allocated at most (live + exited), 1..65536
+ *   max_exited    exited VMs kept readable, oldest dropped first, 0..4096
+ *   log_noop      also log requests that changed nothing (Y/N)
+ *   clear_exited  write 1: forget every exited VM now
+ *   stream_size   records in the "follow" stream, power of two (load only)
+ * A bad value is refused with -EINVAL and changes nothing.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/log2.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+#include "apicv_trace.h"
+
+#define AT_VERSION "0.1.0"
+
+unsigned int at_ring_order = 8;		/* 256 records, 32 KiB per VM */
+unsigned int at_max_vms = 256;
+unsigned int at_max_exited = 64;
+bool at_log_noop;
+static unsigned int at_stream_order = 12;	/* 4096 records */
+
+static int at_parse_uint(const char *val, unsigned int min, unsigned int max,
+			 unsigned int *out)
+{
+	unsigned int v;
+	int ret = kstrtouint(val, 0, &v);
+
+	if (ret || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int at_set_pow2(const char *val, unsigned int min, unsigned int max,
+		       unsigned int *order)
+{
+	unsigned int v;
+
+	if (at_parse_uint(val, min, max, &v) || !is_power_of_2(v))
+		return -EINVAL;
+	WRITE_ONCE(*order, ilog2(v));
+	return 0;
+}
+
+static int at_get_pow2(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%u\n", 1U << *(unsigned int *)kp->arg);
+}
+
+static int at_set_ring_size(const char *val, const struct kernel_param *kp)
+{
+	return at_set_pow2(val, 16, 65536, kp->arg);
+}
+
+static const struct kernel_param_ops at_ring_size_ops = {
+	.set = at_set_ring_size,
+	.get = at_get_pow2,
+};
+module_param_cb(ring_size, &at_ring_size_ops, &at_ring_order, 0644);
+MODULE_PARM_DESC(ring_size, "Records kept per VM, power of two 16..65536 (default 256; applies to new VMs)");
+
+static int at_set_stream_size(const char *val, const struct kernel_param *kp)
+{
+	return at_set_pow2(val, 64, 1U << 20, kp->arg);
+}
+
+static const struct kernel_param_ops at_stream_size_ops = {
+	.set = at_set_stream_size,
+	.get = at_get_pow2,
+};
+module_param_cb(stream_size, &at_stream_size_ops, &at_stream_order, 0444);
+MODULE_PARM_DESC(stream_size, "Records in the follow stream, power of two 64..1048576 (default 4096; load time only)");
+
+static int at_set_max_vms(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+
+	if (at_parse_uint(val, 1, 65536, &v))
+		return -EINVAL;
+	WRITE_ONCE(at_max_vms, v);
+	return 0;
+}
+
+static const struct kernel_param_ops at_max_vms_ops = {
+	.set = at_set_max_vms,
+	.get = param_get_uint,
+};
+module_param_cb(max_vms, &at_max_vms_ops, &at_max_vms, 0644);
+MODULE_PARM_DESC(max_vms, "VM records allocated at most, live and exited, 1..65536 (default 256)");
+
+static bool at_loaded;
+
+static int at_set_max_exited(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+
+	if (at_parse_uint(val, 0, 4096, &v))
+		return -EINVAL;
+	WRITE_ONCE(at_max_exited, v);
+	if (at_loaded)
+		at_vm_kick();
+	return 0;
+}
+
+static const struct kernel_param_ops at_max_exited_ops = {
+	.set = at_set_max_exited,
+	.get = param_get_uint,
+};
+module_param_cb(max_exited, &at_max_exited_ops, &at_max_exited, 0644);
+MODULE_PARM_DESC(max_exited, "Exited VMs kept readable, oldest dropped first, 0..4096 (default 64)");
+
+module_param_named(log_noop, at_log_noop, bool, 0644);
+MODULE_PARM_DESC(log_noop, "Also log requests that changed nothing (default N)");
+
+static int at_set_clear_exited(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+
+	if (at_parse_uint(val, 1, 1, &v))
+		return -EINVAL;
+	if (at_loaded)
+		at_vm_clear_exited();
+	return 0;
+}
+
+static int at_get_clear_exited(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "0\n");
+}
+
+static const struct kernel_param_ops at_clear_exited_ops = {
+	.set = at_set_clear_exited,
+	.get = at_get_clear_exited,
+};
+module_param_cb(clear_exited, &at_clear_exited_ops, NULL, 0644);
+MODULE_PARM_DESC(clear_exited, "Write 1 to forget every exited VM now");
+
+static int __init at_init(void)
+{
+	int ret;
+
+	at_compat_canary();
+	ret = at_vm_init(at_stream_order);
+	if (ret)
+		goto err;
+	ret = at_debugfs_init();
+	if (ret)
+		goto err_vm;
+	ret = at_hooks_init();
+	if (ret)
+		goto err_debugfs;
+	WRITE_ONCE(at_loaded, true);
+	pr_info("loaded (version " AT_VERSION ")\n");
+	return 0;
+
+err_debugfs:
+	at_debugfs_exit();
+err_vm:
+	at_vm_exit();
+err:
+	return ret;
+}
+
+static void __exit at_exit(void)
+{
+	WRITE_ONCE(at_loaded, false);
+	at_hooks_exit();
+	at_debugfs_exit();
+	at_vm_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(at_init);
+module_exit(at_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Flight recorder for KVM APICv/AVIC inhibit reasons");
+MODULE_AUTHOR("apicv-trace developers");
+MODULE_VERSION(AT_VERSION);

@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-VM state: the registry of VMs, their aggregates and rings.
+ *
+ * Probe context (called from hooks.c) only looks VMs up under RCU, takes a
+ * preallocated record from a small spare pool, and writes to rings; it
+ * never sleeps or allocates. Everything that can sleep (allocating spares,
+ * creating and removing debugfs directories, freeing exited VMs) is done by
+ * one work item, kicked from probe context through an irq_work.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hashtable.h>
+#include <linux/irq_work.h>
+#include <linux/kprobes.h>
+#include <linux/llist.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/timekeeping.h>
+#include <linux/workqueue.h>
+
+#include "apicv_trace.h"
+
+#define AT_SPARES 8
+
+static DEFINE_HASHTABLE(at_vm_hash, 8);		/* live VMs by struct kvm * */
+static DEFINE_SPINLOCK(at_vm_lock);		/* hash and list updates */
+LIST_HEAD(at_vm_list);				/* every tracked VM */
+DEFINE_MUTEX(at_vm_mutex);			/* list readers vs. freeing */
+
+static struct at_vm *at_spare[AT_SPARES];	/* claimed with xchg() */
+static LLIST_HEAD(at_orphans);			/* spares given back */
+static atomic_t at_vm_ids = ATOMIC_INIT(0);
+static atomic_t at_nr_allocated = ATOMIC_INIT(0);
+static atomic64_t at_gseq = ATOMIC64_INIT(0);
+
+struct at_ring *at_stream;
+DECLARE_WAIT_QUEUE_HEAD(at_follow_wq);
+atomic_t at_followers = ATOMIC_INIT(0);
+bool at_shutting_down;
+struct at_stats at_stats;
+
+static atomic_t at_work_needed = ATOMIC_INIT(0);
+static atomic_t at_clear_requested = ATOMIC_INIT(0);
+static struct irq_work at_irq_work;
+static struct work_struct at_work;
+
+u64 at_now(void)
+{
+	return ktime_get_boot_fast_ns();
+}
+NOKPROBE_SYMBOL(at_now);
+
+/* ---------------------------------------------------------------- */
+/* Probe context                                                    */
+/* ---------------------------------------------------------------- */
+
+/* Ask the worker to run; safe from any context. */
+void at_vm_kick(void)
+{
+	atomic_set(&at_work_needed, 1);
+	irq_work_queue(&at_irq_work);
+}
+NOKPROBE_SYMBOL(at_vm_kick);
+
+void at_rec_init(struct at_rec *rec, unsigned char event)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->event = event;
+	rec->bit = AT_NO_BIT;
+	rec->vcpu = AT_NO_VCPU;
+	rec->ns = at_now();
+	rec->cpu = raw_smp_processor_id();
+	rec->tid = current->pid;
+	memcpy(rec->comm, current->comm, sizeof(rec->comm));
+	rec->comm[sizeof(rec->comm) - 1] = '\0';
+	rec->site_gen = at_kvm_gen();
+}
+NOKPROBE_SYMBOL(at_rec_init);
+
+/* Caller holds rcu_read_lock() (or runs with preemption disabled). */
+struct at_vm *at_vm_lookup(const struct kvm *kvm)
+{
+	struct at_vm *vm;
+
+	hash_for_each_possible_rcu(at_vm_hash, vm, hnode, (unsigned long)kvm)
+		if (READ_ONCE(vm->kvm) == kvm)
+			return vm;
+	return NULL;
+}
+NOKPROBE_SYMBOL(at_vm_lookup);
+
+static struct at_vm *at_take_spare(void)
+{
+	struct at_vm *vm;
+	int i;
+
+	for (i = 0; i < AT_SPARES; i++) {
+		vm = xchg(&at_spare[i], NULL);
+		if (vm) {
+			at_vm_kick();		/* refill */
+			return vm;
+		}
+	}
+	atomic64_inc(&at_stats.pool_empty);
+	at_vm_kick();
+	return NULL;
+}
+NOKPROBE_SYMBOL(at_take_spare);
+
+/* A spare we took but did not need: the worker puts it back. */
+static void at_give_back(struct at_vm *vm)
+{
+	llist_add(&vm->orphan, &at_orphans);
+	at_vm_kick();
+}
+NOKPROBE_SYMBOL(at_give_back);
+
+/*
+ * Register a VM. @baseline: it predates the module and is adopted on its
+ * first event. Returns the VM (an existing one if another CPU won a race to
+ * adopt it), or NULL when no record is available.
+ */
+static struct at_vm *at_vm_insert(const struct kvm *kvm, bool baseline,
+				   bool *fresh)
+{
+	struct at_vm *vm, *old, *stale = NULL;
+	unsigned long flags;
+
+	*fresh = false;
+	vm = at_take_spare();
+	if (!vm)
+		return NULL;
+
+	spin_lock_irqsave(&at_vm_lock, flags);
+	old = at_vm_lookup(kvm);
+	if (old && baseline) {
+		spin_unlock_irqrestore(&at_vm_lock, flags);
+		at_give_back(vm);
+		return old;
+	}
+	if (old) {
+		/* kvm_arch_init_vm() for an address we still track: its
+		 * destroy was missed (nmissed). Retire the stale record. */
+		hash_del_rcu(&old->hnode);
+		WRITE_ONCE(old->kvm, NULL);
+		stale = old;
+	}
+	vm->kvm = kvm;
+	vm->id = atomic_inc_return(&at_vm_ids);
+	vm->created_ns = at_now();
+	vm->mask_since_ns = vm->created_ns;
+	vm->baseline = baseline;
+	vm->pid = current->pid;
+	hash_add_rcu(at_vm_hash, &vm->hnode, (unsigned long)kvm);
+	list_add_tail_rcu(&vm->node, &at_vm_list);
+	spin_unlock_irqrestore(&at_vm_lock, flags);
+
+	if (stale) {
+		WRITE_ONCE(stale->exited_ns, at_now());
+		atomic64_inc(&at_stats.vms_exited);
+	}
+	atomic64_inc(&at_stats.vms_created);
+	*fresh = true;
+	return vm;
+}
+NOKPROBE_SYMBOL(at_vm_insert);
+
+struct at_vm *at_vm_create(const struct kvm *kvm)
+{
+	bool fresh;
+
+	return at_vm_insert(kvm, false, &fresh);
+}
+NOKPROBE_SYMBOL(at_vm_create);
+
+/*
+ * The VM for @kvm; a VM that existed before the module loaded is adopted
+ * with its current mask as a baseline. Never adopts a VM being destroyed.
+ */
+struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm)
+{
+	struct at_vm *vm = at_vm_lookup(kvm);
+	struct at_rec rec;
+	unsigned long mask;
+	unsigned int bit;
+	bool fresh;
+
+	if (vm)
+		return vm;
+	if (!at_kvm_alive(kvm)) {
+		atomic64_inc(&at_stats.untracked);
+		return NULL;
+	}
+	vm = at_vm_insert(kvm, true, &fresh);
+	if (!vm) {
+		atomic64_inc(&at_stats.untracked);
+		return NULL;
+	}
+	if (!fresh)
+		return vm;
+
+	/* First sight: take KVM's mask as it is now. */
+	mask = at_kvm_mask(kvm);
+	at_rec_init(&rec, AT_EV_BASELINE);
+	rec.new_mask = mask;
+	for_each_set_bit(bit, &mask, AT_MAX_BITS)
+		vm->reason[bit].since_ns = rec.ns;
+	WRITE_ONCE(vm->mask, mask);
+	at_emit(vm, &rec);
+	return vm;
+}
+NOKPROBE_SYMBOL(at_vm_get_or_adopt);
+
+/* kvm_arch_destroy_vm(): the VM stays readable until trimmed. */
+void at_vm_retire(struct at_vm *vm, const struct kvm *kvm)
+{
+	unsigned long flags;
+	bool mine = false;
+
+	spin_lock_irqsave(&at_vm_lock, flags);
+	if (READ_ONCE(vm->kvm) == kvm) {
+		hash_del_rcu(&vm->hnode);
+		WRITE_ONCE(vm->kvm, NULL);
+		mine = true;
+	}
+	spin_unlock_irqrestore(&at_vm_lock, flags);
+	if (!mine)
+		return;
+	WRITE_ONCE(vm->exited_ns, at_now());
+	atomic64_inc(&at_stats.vms_exited);
+	at_vm_kick();
+}
+NOKPROBE_SYMBOL(at_vm_retire);
+
+/* Remember KVM's debugfs name for the VM, once. Only while at_kvm_alive(). */
+void at_vm_note_key(struct at_vm *vm, const struct kvm *kvm)
+{
+	const char *name;
+
+	if (atomic_read(&vm->key_state) == 2 || !at_kvm_alive(kvm))
+		return;
+	name = at_kvm_debugfs_name(kvm);
+	if (!name)
+		return;
+	if (atomic_cmpxchg(&vm->key_state, 0, 1) != 0)
+		return;
+	strscpy(vm->raw_key, name, sizeof(vm->raw_key));
+	atomic_set_release(&vm->key_state, 2);
+	at_vm_kick();
+}
+NOKPROBE_SYMBOL(at_vm_note_key);
+
+/*
+ * Update the exact aggregates for one changed bit. KVM serialises changes
+ * of one VM's mask (apicv_update_lock from 6.1 on), so per-bit state is
+ * written by one CPU at a time; counters are atomic for the 5.10 path.
+ */
+void at_account(struct at_vm *vm, unsigned int bit, bool set, u64 ns)
+{
+	struct at_reason_stat *rs;
+	unsigned long old = READ_ONCE(vm->mask), new;
+
+	if (bit >= AT_MAX_BITS)
+		return;
+	rs = &vm->reason[bit];
+	if (set) {
+		atomic64_inc(&rs->sets);
+		WRITE_ONCE(rs->since_ns, ns);
+		new = old | BIT(bit);
+	} else {
+		atomic64_inc(&rs->clears);
+		if (old & BIT(bit))
+			atomic64_add(ns - READ_ONCE(rs->since_ns), &rs->total_ns);
+		new = old & ~BIT(bit);
+	}
+	if (!old != !new)
+		WRITE_ONCE(vm->mask_since_ns, ns);
+	WRITE_ONCE(vm->mask, new);
+	atomic64_inc(&vm->transitions);
+}
+NOKPROBE_SYMBOL(at_account);
+
+/* Stamp and store one record: the VM's ring, then the follow stream. */
+void at_emit(struct at_vm *vm, struct at_rec *rec)
+{
+	rec->gseq = atomic64_inc_return(&at_gseq);
+	rec->vm_id = vm->id;
+	at_ring_write(vm->ring, rec, NULL);
+	at_ring_write(at_stream, rec, NULL);
+	atomic64_inc(&vm->events);
+	atomic64_inc(&at_stats.events);
+	if (atomic_read(&at_followers))
+		irq_work_queue(&at_irq_work);
+}
+NOKPROBE_SYMBOL(at_emit);
+
+/* ---------------------------------------------------------------- */
+/* Process context                                                  */
+/* ---------------------------------------------------------------- */
+
+static size_t at_vm_bytes(unsigned int order)
+{
+	return sizeof(struct at_vm) + at_ring_bytes(order);
+}
+
+static struct at_vm *at_vm_alloc(void)
+{
+	unsigned int order = READ_ONCE(at_ring_order);
+	struct at_vm *vm;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	if (!vm)
+		return NULL;
+	vm->ring = kvmalloc(at_ring_bytes(order), GFP_KERNEL);
+	if (!vm->ring) {
+		kfree(vm);
+		return NULL;
+	}
+	at_ring_init(vm->ring, order);
+	INIT_LIST_HEAD(&vm->node);
+	atomic_long_add(at_vm_bytes(order), &at_stats.mem_bytes);
+	atomic_inc(&at_nr_allocated);
+	return vm;
+}
+
+static void at_vm_free(struct at_vm *vm)
+{
+	atomic_long_sub(at_vm_bytes(vm->ring->order), &at_stats.mem_bytes);
+	atomic_dec(&at_nr_allocated);
+	kvfree(vm->ring);
+	kfree(vm);
+}
+
+/* Return spares given back by probes to the pool (or free them). */
+static void at_collect_orphans(void)
+{
+	struct llist_node *list = llist_del_all(&at_orphans);
+	struct at_vm *vm, *tmp;
+	int i;
+
+	llist_for_each_entry_safe(vm, tmp, list, orphan) {
+		at_ring_init(vm->ring, vm->ring->order);
+		for (i = 0; i < AT_SPARES; i++)
+			if (!cmpxchg(&at_spare[i], NULL, vm))
+				break;
+		if (i == AT_SPARES)
+			at_vm_free(vm);
+	}
+}
+
+static void at_refill(void)
+{
+	struct at_vm *vm;
+	int i;
+
+	for (i = 0; i < AT_SPARES; i++) {
+		if (READ_ONCE(at_spare[i]))
+			continue;
+		if (atomic_read(&at_nr_allocated) >= READ_ONCE(at_max_vms))
+			return;
+		vm = at_vm_alloc();
+		if (!vm)
+			return;
+		if (cmpxchg(&at_spare[i], NULL, vm))
+			at_vm_free(vm);
+	}
+}
+
+static bool at_key_taken(const char *key, const struct at_vm *self)
+{
+	struct at_vm *vm;
+
+	list_for_each_entry_rcu(vm, &at_vm_list, node,
+				lockdep_is_held(&at_vm_mutex))
+		if (vm != self && vm->has_dir && !strcmp(vm->key, key))
+			return true;
+	return false;
+}
+
+/* Choose the display key: KVM's "<pid>-<fd>", made unique. */
+static void at_name_vm(struct at_vm *vm)
+{
+	char base[AT_KEY_LEN];
+	int n;
+
+	if (atomic_read_acquire(&vm->key_state) == 2)
+		strscpy(base, vm->raw_key, sizeof(base));
+	else
+		snprintf(base, sizeof(base), "%d-vm%u", vm->pid, vm->id);
+	strscpy(vm->key, base, sizeof(vm->key));
+	for (n = 2; at_key_taken(vm->key, vm); n++)
+		snprintf(vm->key, sizeof(vm->key), "%s.%d", base, n);
+}
+
+const char *at_vm_key(const struct at_vm *vm)
+{
+	return vm->has_dir ? vm->key : "";
+}
+
+static void at_work_fn(struct work_struct *work)
+{
+	LIST_HEAD(doomed);
+	struct at_vm *vm, *tmp;
+	unsigned int exited = 0, limit;
+	bool clear = atomic_xchg(&at_clear_requested, 0);
+	unsigned long flags;
+
+	at_collect_orphans();
+	if (!READ_ONCE(at_shutting_down))
+		at_refill();
+
+	mutex_lock(&at_vm_mutex);
+	/* Name VMs once KVM's key is known, or once they are gone. */
+	list_for_each_entry(vm, &at_vm_list, node) {
+		if (vm->has_dir)
+			continue;
+		if (atomic_read_acquire(&vm->key_state) != 2 &&
+		    !READ_ONCE(vm->exited_ns))
+			continue;
+		at_name_vm(vm);
+		vm->has_dir = true;
+		at_debugfs_add_vm(vm);
+	}
+
+	/* Drop the oldest exited VMs beyond max_exited (all, on clear). */
+	limit = clear ? 0 : READ_ONCE(at_max_exited);
+	list_for_each_entry_reverse(vm, &at_vm_list, node) {
+		if (!READ_ONCE(vm->exited_ns) || READ_ONCE(vm->kvm))
+			continue;
+		if (++exited <= limit)
+			continue;
+		at_debugfs_remove_vm(vm);
+		spin_lock_irqsave(&at_vm_lock, flags);
+		list_del_rcu(&vm->node);
+		spin_unlock_irqrestore(&at_vm_lock, flags);
+		list_add(&vm->node, &doomed);	/* after synchronize_rcu() */
+		/* restart: the reverse walk's cursor was unlinked */
+		break;
+	}
+	mutex_unlock(&at_vm_mutex);
+
+	if (!list_empty(&doomed)) {
+		synchronize_rcu();
+		list_for_each_entry_safe(vm, tmp, &doomed, node) {
+			at_vm_free(vm);
+			atomic64_inc(&at_stats.vms_freed);
+		}
+		atomic_set(&at_work_needed, 1);	/* maybe more to trim */
+		atomic_set(&at_clear_requested, clear);
+		schedule_work(&at_work);
+	}
+}
+
+static void at_irq_work_fn(struct irq_work *w)
+{
+	if (atomic_xchg(&at_work_needed, 0) && !READ_ONCE(at_shutting_down))
+		schedule_work(&at_work);
+	if (atomic_read(&at_followers))
+		wake_up_interruptible(&at_follow_wq);
+}
+
+void at_vm_clear_exited(void)
+{
+	atomic_set(&at_clear_requested, 1);
+	schedule_work(&at_work);
+}
+
+int at_vm_init(unsigned int stream_order)
+{
+	at_stream = kvmalloc(at_ring_bytes(stream_order), GFP_KERNEL);
+	if (!at_stream)
+		return -ENOMEM;
+	at_ring_init(at_stream, stream_order);
+	atomic_long_add(at_ring_bytes(stream_order), &at_stats.mem_bytes);
+	init_irq_work(&at_irq_work, at_irq_work_fn);
+	INIT_WORK(&at_work, at_work_fn);
+	at_refill();
+	return 0;
+}
+
+/* Hooks are disarmed: nothing produces events any more. */
+void at_vm_exit(void)
+{
+	struct at_vm *vm, *tmp;
+	int i;
+
+	WRITE_ONCE(at_shutting_down, true);
+	irq_work_sync(&at_irq_work);
+	cancel_work_sync(&at_work);
+	synchronize_rcu();
+	at_collect_orphans();
+	list_for_each_entry_safe(vm, tmp, &at_vm_list, node) {
+		list_del(&vm->node);
+		at_vm_free(vm);
+	}
+	for (i = 0; i < AT_SPARES; i++) {
+		vm = xchg(&at_spare[i], NULL);
+		if (vm)
+			at_vm_free(vm);
+	}
+	kvfree(at_stream);
+}

@@ -9,7 +9,7 @@
 #ifndef APICV_TRACE_RECORD_H
 #define APICV_TRACE_RECORD_H
 
-#include "ring_port.h"
+#include "ring.h"
 
 enum at_event {
 	AT_EV_NONE = 0,
@@ -60,5 +60,8 @@ struct at_rec {
 	char comm[16];
 	at_u64 spare[4];
 };
+
+at_static_assert(sizeof(struct at_rec) == 8 * AT_RING_WORDS,
+		 "a record fills exactly one ring slot");
 
 #endif /* APICV_TRACE_RECORD_H */

@@ -16,7 +16,7 @@
  *   at_atomic64_read_acquire()                      (atomic64_read_acquire)
  *   at_claim_cmpxchg()       on success: the load part is an acquire and
  *                            the store part is ordered before every later
- *                            store of this CPU (kernel: cmpxchg64() is fully
+ *                            store of this CPU (kernel: cmpxchg() is fully
  *                            ordered; userspace: acq_rel CAS followed by a
  *                            release fence).  No ordering on failure.
  *   at_load_acquire()        smp_load_acquire()
@@ -78,10 +78,18 @@ AT_INLINE void at_atomic64_inc(at_atomic64 *v)
 	atomic64_inc(v);
 }
 
-/* cmpxchg64() is fully ordered on success (smp_mb() before and after). */
+/*
+ * A successful cmpxchg() is fully ordered (smp_mb() before and after).  Plain
+ * cmpxchg() takes a u64 on every 64-bit architecture and is the most stable
+ * spelling across 5.10 .. 7.x; 32-bit needs cmpxchg64().
+ */
 AT_INLINE bool at_claim_cmpxchg(at_u64 *p, at_u64 old, at_u64 nv)
 {
+#ifdef CONFIG_64BIT
+	return cmpxchg(p, old, nv) == old;
+#else
 	return cmpxchg64(p, old, nv) == old;
+#endif
 }
 
 #else /* !__KERNEL__ */

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Usage: scripts/fetch-kernel.sh [--refresh] LINE
+#
+# Download (private apt config) the kernel image/modules package(s) of LINE
+# from kernels.conf and extract them into $APICV_CACHE/kernels/LINE/:
+#   kver      uname -r of the kernel (written last: marks a complete fetch)
+#   pkg       "PACKAGE VERSION" that was extracted
+#   vmlinuz   symlink to the kernel image
+#   modules   symlink to the lib/modules/KVER tree
+#   root/     the extracted packages;  debs/  the downloaded .deb files
+# Prints KVER on stdout.  Idempotent: with a complete cache it does no network
+# access unless --refresh (or APICV_REFRESH=1) asks to look for a newer ABI.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+if [[ ${1:-} == --refresh ]]; then APICV_REFRESH=1; shift; fi
+[[ $# == 1 ]] || { sed -n '2,12s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+line=$1
+kline_load "$line"
+kd=$(kline_dir "$line")
+
+if [[ -s $kd/kver && -e $kd/vmlinuz && -d $kd/modules/ && $APICV_REFRESH != 1 ]]; then
+	cat "$kd/kver"
+	exit 0
+fi
+
+papt_update "$line"
+read -r pkg kver < <(papt_resolve "$line")
+pkgs=("$pkg")
+if [[ $KL_EXTRA != - ]]; then
+	for p in ${KL_EXTRA//,/ }; do pkgs+=("${p//@KVER@/$kver}"); done
+fi
+
+if [[ -s $kd/kver && $(cat "$kd/kver") == "$kver" && -e $kd/vmlinuz ]]; then
+	log "line $line already at $kver"
+	echo "$kver"
+	exit 0
+fi
+
+log "line $line: fetching ${pkgs[*]} (kver $kver)"
+mkdir -p "$kd/debs"
+rm -f "$kd/kver"
+(cd "$kd/debs" && rm -f ./*.deb && papt "$line" apt-get download "${pkgs[@]}" >&2)
+
+rm -rf "$kd/root.new"
+mkdir -p "$kd/root.new"
+for deb in "$kd"/debs/*.deb; do
+	dpkg-deb -x "$deb" "$kd/root.new"
+done
+base=$(modules_base "$kver" "$kd/root.new") || die "no lib/modules/$kver in ${pkgs[*]}"
+# Classic packages ship boot/vmlinuz-KVER; the split (7.x) ones lib/modules/KVER/vmlinuz.
+img=$(find "$kd/root.new" \( -path "*/boot/vmlinuz-$kver" -o -path "*/modules/$kver/vmlinuz" \) -print -quit)
+[[ -n $img ]] || die "no vmlinuz in ${pkgs[*]}"
+# Debian generates modules.dep in postinst; do it here for the extracted tree.
+depmod -b "$base" "$kver"
+
+rm -rf "$kd/root"
+mv "$kd/root.new" "$kd/root"
+ln -sfn "${img/#$kd\/root.new/root}" "$kd/vmlinuz"
+ln -sfn "${base/#$kd\/root.new/root}/lib/modules/$kver" "$kd/modules"
+dpkg-deb -f "$kd/debs/${pkg}"_*.deb Package Version | awk '{ printf "%s ", $2 } END { print "" }' >"$kd/pkg"
+echo "$kver" >"$kd/kver"
+log "line $line: $(cat "$kd/pkg")-> $kd"
+echo "$kver"

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Usage: scripts/qemu-run.sh -k LINE -p PAYLOAD_DIR [-m MEM_MB] [-a "CMDLINE"]
+#                            [-t TIMEOUT_S] [-l LOGFILE] [-c CPU] [-s SMP] [-M "MOD..."]
+#                            [-o OUTDIR]
+#
+# Boot kernel LINE (kernels.conf) under QEMU TCG with an initramfs holding
+# PAYLOAD_DIR at /payload, run `sh /payload/run.sh` as the guest's job and
+# exit with its exit code.  The serial console goes to stdout and LOGFILE.
+# Fails (non-zero) if no APICV-RC line appears (timeout, panic, crash) or if
+# the log shows a kernel splat (BUG:, WARNING:, Oops, Call Trace, lockdep...).
+# Defaults: -m 1024 -t 600 -c EPYC(minus features TCG lacks) -s 2 -l $APICV_CACHE/logs/LINE-last.log
+# -M adds modules (with dependencies) to the initramfs besides kvm_amd.
+# -o OUTDIR: the guest's second serial port (/dev/ttyS1) is captured; what
+# the guest writes there as `tar c | base64` is unpacked into OUTDIR.
+# Exit: run.sh's exit code; 125 no APICV-RC line; 126 run.sh exited 0 but
+# the log has a splat; 2 usage error.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+usage() { sed -n '2,16s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+# EPYC gives svm+npt (AuthenticAMD, family 17h).  The masked features are ones
+# TCG cannot emulate anyway; masking only silences QEMU's warnings about them.
+EPYC_TCG=EPYC,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec
+outdir='' line='' payload='' mem=1024 append='' timeout=600 logfile='' cpu=$EPYC_TCG smp=2 mods=''
+while getopts k:p:m:a:t:l:c:s:M:o:h opt; do
+	case $opt in
+	k) line=$OPTARG ;;
+	p) payload=$OPTARG ;;
+	m) mem=$OPTARG ;;
+	a) append=$OPTARG ;;
+	t) timeout=$OPTARG ;;
+	l) logfile=$OPTARG ;;
+	c) cpu=$OPTARG ;;
+	s) smp=$OPTARG ;;
+	M) mods=$OPTARG ;;
+	o) outdir=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+[[ -n $line && -n $payload ]] || usage
+logfile=${logfile:-$APICV_CACHE/logs/$line-last.log}
+mkdir -p "$(dirname "$logfile")"
+
+# Kernel splats that fail a run even when run.sh succeeded.
+SPLAT_RE='BUG:|WARNING:|Oops|Call Trace|KASAN|possible circular locking|inconsistent lock state|suspicious RCU usage|Kernel panic|general protection fault'
+
+kver=$(kernel_kver "$line")
+kd=$(kline_dir "$line")
+initrd=$(mktemp "${TMPDIR:-/tmp}/apicv-initrd.XXXXXX")
+ttys1=$(mktemp "${TMPDIR:-/tmp}/apicv-ttyS1.XXXXXX")
+trap 'rm -f "$initrd" "$ttys1"' EXIT
+"$SCRIPTS_DIR/mkinitramfs.sh" -k "$line" -p "$payload" -o "$initrd" ${mods:+-M "$mods"}
+
+# TCG only: never the host's /dev/kvm.  mitigations=off: faster under TCG and
+# no "Speculative Return Stack Overflow: WARNING: ..." notice for the EPYC model.
+cmdline="console=ttyS0,115200 panic=-1 mitigations=off $append"
+log "booting $kver (${cpu%%,*}, smp $smp, ${mem}M, timeout ${timeout}s), log: $logfile"
+start=$(date +%s%N)
+set +e
+timeout -k 10 "$timeout" qemu-system-x86_64 \
+	-accel tcg -cpu "$cpu" -smp "$smp" -m "$mem" \
+	-display none -monitor none -serial stdio -serial "file:$ttys1" \
+	-no-reboot -nic none \
+	-kernel "$kd/vmlinuz" -initrd "$initrd" -append "$cmdline" \
+	</dev/null 2>&1 | tee "$logfile"
+qrc=${PIPESTATUS[0]}
+set -e
+ms=$((($(date +%s%N) - start) / 1000000))
+secs=$((ms / 1000)).$((ms % 1000 / 100))
+
+if splats=$(tr -d '\r' <"$logfile" | grep -anE "$SPLAT_RE"); then
+	log "kernel splat in $logfile:"
+	printf '%s\n' "$splats" | head -n 20 >&2
+fi
+# (no $ anchor: a printk may land on the same console line after the digits)
+rcline=$(tr -d '\r' <"$logfile" | grep -aoE '^APICV-RC=[0-9]+' | tail -n1 || true)
+if [[ -z $rcline ]]; then
+	if [[ $qrc == 124 || $qrc == 137 ]]; then
+		log "FAIL: no APICV-RC line: guest timed out after ${timeout}s"
+	else
+		log "FAIL: no APICV-RC line (qemu exit $qrc): guest crashed or panicked"
+	fi
+	exit 125
+fi
+rc=${rcline#APICV-RC=}
+if [[ -n $outdir ]]; then
+	mkdir -p "$outdir"
+	if ! tr -d '\r' <"$ttys1" | base64 -di | tar -x -C "$outdir"; then
+		log "FAIL: could not unpack the guest's output (ttyS1)"
+		exit 125
+	fi
+fi
+log "boot to APICV-RC=$rc took ${secs}s wall"
+if [[ -n $splats ]] && ((rc == 0)); then
+	log "FAIL: run.sh passed but the kernel log has a splat"
+	exit 126
+fi
+if ((rc == 0)); then log PASS; else log "FAIL: run.sh exit $rc"; fi
+exit "$rc"

@@ -1,0 +1,202 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The end-to-end suite, guest side. Runs as /payload/run.sh inside a QEMU
+# TCG guest (busybox) on a real Debian kernel, against the real kvm and
+# kvm_amd modules, with apicv_trace.ko built by DKMS on the host.
+#
+#   guest.sh avic1   AVIC state machine on (avic=1 force_avic=1)
+#   guest.sh avic0   APICv off (avic=0): requests must show as dropped
+#
+# It drives KVM with kvmdrive, reads every apicv_trace file and the
+# kernel's own kvm_apicv_inhibit_changed tracepoint, and writes it all to
+# $OUT, which is sent to the host on /dev/ttyS1 (tar | base64) and checked
+# there by check.py. Checks that are easier here are made here: each one
+# writes "OK <name>" or "FAIL <name>: <why>" to $OUT/checks.txt.
+set -u
+P=/payload
+OUT=/tmp/out
+D=/sys/kernel/debug/apicv_trace
+T=/sys/kernel/tracing
+PARAMS=/sys/module/apicv_trace/parameters
+MODE=${1:-avic1}
+mkdir -p "$OUT"
+: >"$OUT/checks.txt"
+
+ok() { echo "OK $1" >>"$OUT/checks.txt"; echo "e2e: OK $1"; }
+fail() { echo "FAIL $1: $2" >>"$OUT/checks.txt"; echo "e2e: FAIL $1: $2"; }
+check() { # check NAME CMD...: OK if CMD succeeds
+	name=$1
+	shift
+	if "$@" >/dev/null 2>&1; then ok "$name"; else fail "$name" "$*"; fi
+}
+kvm_amd_args() {
+	if [ "$MODE" = avic1 ]; then echo "avic=1 force_avic=1"; else echo "avic=0"; fi
+}
+load_kvm() { modprobe kvm_amd $(kvm_amd_args); }
+unload_kvm() { rmmod kvm_amd && rmmod kvm; }
+snapshot() { # snapshot DIR: every apicv_trace file
+	mkdir -p "$OUT/$1"
+	for f in status reasons vms events; do cat "$D/$f" >"$OUT/$1/$f"; done
+	for v in "$D"/vm/*; do
+		[ -d "$v" ] || continue
+		k=${v##*/}
+		cat "$v/state" >"$OUT/$1/state.$k"
+		cat "$v/events" >"$OUT/$1/events.$k"
+	done
+}
+trace_on() {
+	echo 0 >"$T/tracing_on"
+	echo 8192 >"$T/buffer_size_kb"
+	echo >"$T/trace"
+	echo 1 >"$T/events/kvm/kvm_apicv_inhibit_changed/enable"
+	echo 1 >"$T/tracing_on"
+}
+trace_save() {
+	echo 0 >"$T/tracing_on"
+	cat "$T/trace" >"$OUT/$1/trace"
+	cat "$T/per_cpu/cpu0/stats" "$T/per_cpu/cpu1/stats" >"$OUT/$1/trace.stats" 2>/dev/null
+}
+
+uname -r >"$OUT/kernel"
+echo "$MODE" >"$OUT/mode"
+
+if [ "$MODE" = avic0 ]; then
+	# ---- APICv off: every request KVM receives is dropped ----------
+	load_kvm || { fail load_kvm "modprobe kvm_amd avic=0"; exit 1; }
+	insmod $P/apicv_trace.ko log_noop=1 || { fail insmod "log_noop=1"; exit 1; }
+	mkdir -p "$OUT/avic0"
+	$P/kvmdrive avic0 >"$OUT/avic0/kvmdrive" 2>&1 || fail kvmdrive_avic0 "exit $?"
+	snapshot avic0
+	check avic0_dropped grep -q 'result=dropped' "$D/events"
+	check unload rmmod apicv_trace
+	unload_kvm
+	exit 0
+fi
+
+# ---- 1. Loaded before kvm: waits, then arms when kvm arrives --------
+insmod $P/apicv_trace.ko ring_size=65536 log_noop=1 ||
+	{ fail insmod "before kvm"; exit 1; }
+check waiting_for_kvm grep -q '^kvm=waiting' "$D/status"
+load_kvm || { fail load_kvm "modprobe kvm_amd $(kvm_amd_args)"; exit 1; }
+check armed_after_kvm grep -q 'hook=setter .*state=armed' "$D/status"
+
+# ---- 2. The compared run: basic, two VMs, a guest that reboots ------
+# log_noop=1 so that every setter call has a record to pair with the
+# kernel's tracepoint, count for count; ring_size=65536 so none is lost.
+mkdir -p "$OUT/compare"
+trace_on
+$P/kvmdrive basic >"$OUT/compare/kvmdrive.basic" 2>&1 || fail kvmdrive_basic "exit $?"
+$P/kvmdrive twovms >"$OUT/compare/kvmdrive.twovms" 2>&1 || fail kvmdrive_twovms "exit $?"
+$P/kvmdrive guest --reboots 3 --bad-apic-id-on-reboot 2 \
+	>"$OUT/compare/kvmdrive.guest" 2>&1 || fail kvmdrive_guest "exit $?"
+trace_save compare
+snapshot compare
+
+# ---- 3. follow: blocking, O_NONBLOCK + poll, many readers -----------
+$P/followtest nonblock "$D/follow" -- $P/kvmdrive basic >"$OUT/follow.nonblock" 2>&1 &&
+	ok follow_nonblock_poll || fail follow_nonblock_poll "$(cat "$OUT/follow.nonblock")"
+i=0
+while [ $i -lt 4 ]; do
+	$P/followtest count "$D/follow" 30 60 >"$OUT/follow.count.$i" 2>&1 &
+	i=$((i + 1))
+done
+sleep 1
+$P/kvmdrive basic >/dev/null 2>&1
+wait && ok follow_blocking_readers || fail follow_blocking_readers "a reader got too few lines"
+
+# ---- 4. Bad input is refused and changes nothing ------------------
+bad() { # bad PARAM VALUE: the write must fail and the value stay
+	before=$(cat "$PARAMS/$1")
+	if echo "$2" >"$PARAMS/$1" 2>/dev/null; then
+		fail "param_$1_$2" "accepted"
+	elif [ "$(cat "$PARAMS/$1")" != "$before" ]; then
+		fail "param_$1_$2" "changed to $(cat "$PARAMS/$1")"
+	else
+		ok "param_$1_rejects_$2"
+	fi
+}
+bad ring_size 0
+bad ring_size 100
+bad ring_size 131072
+bad ring_size abc
+bad max_vms 0
+bad max_vms 99999999999
+bad max_exited -1
+bad max_exited 5000
+bad clear_exited 2
+bad clear_exited yes
+bad log_noop maybe
+check param_ring_size_ok sh -c "echo 512 >$PARAMS/ring_size && grep -qx 512 $PARAMS/ring_size"
+check stream_size_readonly sh -c "! echo 128 >$PARAMS/stream_size"
+for f in status reasons vms events follow; do
+	check "write_refused_$f" sh -c "! echo x >$D/$f"
+done
+check files_0444 sh -c "[ -z \"\$(find $D -type f ! -perm 0444)\" ]"
+check insmod_bad_param sh -c "rmmod apicv_trace && ! insmod $P/apicv_trace.ko ring_size=3 && insmod $P/apicv_trace.ko"
+
+# ---- 5. Exited VMs are bounded and clearable -----------------------
+echo 2 >"$PARAMS/max_exited"
+for i in 1 2 3 4; do $P/kvmdrive basic >/dev/null 2>&1; done
+sleep 1
+check max_exited_bounds sh -c "[ \$(grep -c 'status=exited' $D/vms) -eq 2 ]"
+echo 1 >"$PARAMS/clear_exited"
+sleep 1
+check clear_exited sh -c "! grep -q 'status=exited' $D/vms"
+echo 64 >"$PARAMS/max_exited"
+
+# ---- 6. A VM that predates the module is adopted ------------------
+rmmod apicv_trace
+$P/kvmdrive guest --reboots 0 --seconds 10 >"$OUT/adopt.kvmdrive" 2>&1 &
+sleep 4
+insmod $P/apicv_trace.ko
+wait
+check adopt_baseline grep -q 'event=baseline' "$D/events"
+mkdir -p "$OUT/adopt"
+cat "$D/events" >"$OUT/adopt/events"
+
+# ---- 7. kvm unloaded and loaded again: hooks follow ----------------
+unload_kvm && ok kvm_unload || fail kvm_unload "rmmod kvm_amd kvm"
+check disarmed_without_kvm grep -q '^kvm=waiting' "$D/status"
+load_kvm
+check rearmed_after_reload grep -q 'hook=setter .*state=armed' "$D/status"
+$P/kvmdrive basic >/dev/null 2>&1
+check events_after_reload sh -c "grep -c 'result=changed' $D/events | grep -qv '^0$'"
+
+# ---- 8. Unload: refused while follow is open, clean otherwise ------
+exec 3<"$D/follow"
+check unload_busy_while_follow_open sh -c "! rmmod apicv_trace"
+exec 3<&-
+check unload_after_follow_closed rmmod apicv_trace
+
+# ---- 9. Load and unload while VMs come and go and events flow ------
+(
+	end=$(($(date +%s) + 25))
+	while [ "$(date +%s)" -lt "$end" ]; do $P/kvmdrive basic >/dev/null 2>&1; done
+) &
+churn=$!
+(
+	end=$(($(date +%s) + 25))
+	while [ "$(date +%s)" -lt "$end" ]; do $P/kvmdrive twovms >/dev/null 2>&1; done
+) &
+churn2=$!
+cycles=0
+while kill -0 $churn 2>/dev/null; do
+	insmod $P/apicv_trace.ko || break
+	cat "$D/events" "$D/vms" "$D/status" >/dev/null
+	usleep 200000 2>/dev/null || sleep 1
+	rmmod apicv_trace || break
+	cycles=$((cycles + 1))
+done
+wait $churn $churn2
+echo "$cycles" >"$OUT/unload_cycles"
+check unload_cycles sh -c "[ $cycles -ge 10 ] && ! grep -q apicv_trace /proc/modules"
+
+# ---- 10. A slow follow reader is told what it lost -----------------
+insmod $P/apicv_trace.ko stream_size=64
+$P/followtest slow "$D/follow" -- sh -c "$P/kvmdrive basic; $P/kvmdrive basic; $P/kvmdrive basic; $P/kvmdrive basic; $P/kvmdrive basic" \
+	>"$OUT/follow.slow" 2>&1 && ok follow_slow_lost || fail follow_slow_lost "$(cat "$OUT/follow.slow")"
+snapshot final
+rmmod apicv_trace && ok final_unload || fail final_unload "rmmod"
+unload_kvm
+exit 0

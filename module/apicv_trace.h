@@ -25,6 +25,7 @@ struct at_vm {
 	struct hlist_node hnode;	/* at_vm_hash, live VMs, by kvm */
 	struct llist_node orphan;	/* spare handed back to the worker */
 	struct list_head node;		/* at_vm_list, creation order */
+	struct list_head doomed;	/* worker: about to be freed */
 	const struct kvm *kvm;		/* lookup key; never dereferenced here */
 	unsigned int id;		/* module serial, 1.. */
 
@@ -57,7 +58,7 @@ struct at_vm {
 
 /* vm.c: registry and event emission (probe context) */
 struct at_vm *at_vm_lookup(const struct kvm *kvm);
-struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm);
+struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm, unsigned long mask);
 struct at_vm *at_vm_create(const struct kvm *kvm);
 void at_vm_retire(struct at_vm *vm, const struct kvm *kvm);
 void at_vm_note_key(struct at_vm *vm, const struct kvm *kvm);
@@ -68,10 +69,10 @@ u64 at_now(void);
 
 /* vm.c: process context */
 int at_vm_init(unsigned int stream_order);
+void at_vm_stop(void);
 void at_vm_exit(void);
 void at_vm_kick(void);
 void at_vm_clear_exited(void);
-const char *at_vm_key(const struct at_vm *vm);
 extern struct list_head at_vm_list;
 extern struct mutex at_vm_mutex;	/* readers vs. freeing */
 extern struct at_ring *at_stream;	/* all VMs, for "follow" */
@@ -87,6 +88,7 @@ struct at_stats {
 	atomic64_t vms_exited;
 	atomic64_t vms_freed;
 	atomic64_t pool_empty;		/* no spare VM record on the event path */
+	atomic64_t reqs_full;		/* in-flight call table was full */
 	atomic_long_t mem_bytes;
 };
 extern struct at_stats at_stats;

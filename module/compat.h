@@ -39,32 +39,12 @@
 /* 5.10: #defines in asm/kvm_host.h, values checked at build time below. */
 #define AT_REASONS_FROM "kvm_host.h #defines (5.10)"
 #define AT_REASON_DISABLE_BIT APICV_INHIBIT_REASON_DISABLE
-static const char *const at_reason_names[AT_MAX_BITS] = {
-	[APICV_INHIBIT_REASON_DISABLE]	 = "DISABLE",
-	[APICV_INHIBIT_REASON_HYPERV]	 = "HYPERV",
-	[APICV_INHIBIT_REASON_NESTED]	 = "NESTED",
-	[APICV_INHIBIT_REASON_IRQWIN]	 = "IRQWIN",
-	[APICV_INHIBIT_REASON_PIT_REINJ] = "PIT_REINJ",
-	[APICV_INHIBIT_REASON_X2APIC]	 = "X2APIC",
-};
 #define AT_STICKY_MASK ((1UL << APICV_INHIBIT_REASON_DISABLE) | \
 			(1UL << APICV_INHIBIT_REASON_HYPERV))
 #elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
 /* 6.1: enum kvm_apicv_inhibit in asm/kvm_host.h, names taken from it. */
 #define AT_REASONS_FROM "enum kvm_apicv_inhibit (6.1 headers)"
 #define AT_REASON_DISABLE_BIT APICV_INHIBIT_REASON_DISABLE
-static const char *const at_reason_names[AT_MAX_BITS] = {
-	[APICV_INHIBIT_REASON_DISABLE]		  = "DISABLE",
-	[APICV_INHIBIT_REASON_HYPERV]		  = "HYPERV",
-	[APICV_INHIBIT_REASON_ABSENT]		  = "ABSENT",
-	[APICV_INHIBIT_REASON_BLOCKIRQ]		  = "BLOCKIRQ",
-	[APICV_INHIBIT_REASON_APIC_ID_MODIFIED]	  = "APIC_ID_MODIFIED",
-	[APICV_INHIBIT_REASON_APIC_BASE_MODIFIED] = "APIC_BASE_MODIFIED",
-	[APICV_INHIBIT_REASON_NESTED]		  = "NESTED",
-	[APICV_INHIBIT_REASON_IRQWIN]		  = "IRQWIN",
-	[APICV_INHIBIT_REASON_PIT_REINJ]	  = "PIT_REINJ",
-	[APICV_INHIBIT_REASON_SEV]		  = "SEV",
-};
 /* Nothing in 6.1 clears these once set (APIC_ID_MODIFIED became
  * clearable around 6.3). DISABLE is set at VM creation only. */
 #define AT_STICKY_MASK ((1UL << APICV_INHIBIT_REASON_DISABLE) | \
@@ -74,9 +54,11 @@ static const char *const at_reason_names[AT_MAX_BITS] = {
 /* Newer lines are added with their own tables (issue: kernel matrix). */
 #define AT_REASONS_FROM "none: kernel newer than any table"
 #define AT_REASON_DISABLE_BIT 0
-static const char *const at_reason_names[AT_MAX_BITS];
 #define AT_STICKY_MASK 0UL
 #endif
+
+/* this kernel's names by bit, NULL where unknown (compat.c) */
+extern const char *const at_reason_names[AT_MAX_BITS];
 
 /*
  * Reasons the vendor module honours (its filter in this kernel's source):
@@ -113,7 +95,7 @@ static inline void at_compat_canary(void)
 		     sizeof(unsigned long));
 }
 
-static inline const char *at_reason_name(unsigned int bit)
+static __always_inline const char *at_reason_name(unsigned int bit)
 {
 	if (bit < AT_MAX_BITS && at_reason_names[bit])
 		return at_reason_names[bit];
@@ -225,7 +207,7 @@ static __always_inline bool at_vcpu_apic_hw_enabled(const struct kvm_vcpu *v)
 #define AT_LAPIC_REGS_AFTER_VCPU 0x18
 #define AT_APIC_ID_REG		0x20
 
-static inline bool at_lapic_xapic_id(const void *apic,
+static __always_inline bool at_lapic_xapic_id(const void *apic,
 				     const struct kvm_vcpu *vcpu,
 				     int *vcpu_off, u32 *xapic_id)
 {

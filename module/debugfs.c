@@ -129,6 +129,8 @@ int at_format_rec(char *buf, size_t len, const struct at_rec *r,
 		n += scnprintf(buf + n, len - n, " side=yes");
 	if (r->flags & AT_F_INIT)
 		n += scnprintf(buf + n, len - n, " init=yes");
+	if (r->flags & AT_F_MISSED)
+		n += scnprintf(buf + n, len - n, " missed=yes");
 	n += scnprintf(buf + n, len - n, "\n");
 	return n;
 }
@@ -144,9 +146,22 @@ static void at_key_of(const struct at_vm *vm, char *out)
 		snprintf(out, AT_KEY_LEN, "%d-vm%u", vm->pid, vm->id);
 }
 
+/* Records no reader can get any more: overwritten, or abandoned. */
 static u64 at_vm_lost(const struct at_vm *vm)
 {
-	return at_ring_first(vm->ring) + at_ring_dropped(vm->ring);
+	u64 pos, head = at_ring_head(vm->ring), lost = at_ring_first(vm->ring);
+	struct at_rec rec;
+
+	for (pos = lost; pos < head; pos++)
+		if (at_ring_read(vm->ring, pos, &rec) != AT_RING_OK)
+			lost++;
+	return lost;
+}
+
+/* Nanoseconds from @since to @end; 0 if a probe moved @since past @end. */
+static u64 at_ns_between(u64 since, u64 end)
+{
+	return end > since ? end - since : 0;
 }
 
 static void at_mask_names(struct seq_file *m, unsigned long mask)
@@ -223,11 +238,6 @@ static void at_snap_free(struct at_snap *s)
 	kfree(s);
 }
 
-/*
- * @one: a single VM (its debugfs file is open, so it is not freed: the
- * worker removes the file first, and that waits for us), or NULL for every
- * VM (at_vm_mutex keeps the list's VMs from being freed).
- */
 static struct at_snap *at_snap_alloc(size_t nvms, size_t nrecs)
 {
 	struct at_snap *s = kzalloc(sizeof(*s), GFP_KERNEL);
@@ -243,6 +253,11 @@ static struct at_snap *at_snap_alloc(size_t nvms, size_t nrecs)
 	return s;
 }
 
+/*
+ * @one: a single VM (its debugfs file is open, so it is not freed: the
+ * worker removes the file first, and that waits for us), or NULL for every
+ * VM (at_vm_mutex keeps the list's VMs from being freed).
+ */
 static struct at_snap *at_snap_take(const struct at_vm *one)
 {
 	size_t nvms = 0, nrecs = 0;
@@ -365,15 +380,16 @@ static u64 at_reason_total(const struct at_vm *vm, unsigned int b, u64 end)
 	u64 total = atomic64_read(&rs->total_ns);
 
 	if (READ_ONCE(vm->mask) & BIT(b))
-		total += end - READ_ONCE(rs->since_ns);
+		total += at_ns_between(READ_ONCE(rs->since_ns), end);
 	return total;
 }
 
 static int at_state_show(struct seq_file *m, void *unused)
 {
 	const struct at_vm *vm = m->private;
-	u64 now = at_now(), end = READ_ONCE(vm->exited_ns) ?: now;
 	unsigned long mask = READ_ONCE(vm->mask);
+	u64 since = READ_ONCE(vm->mask_since_ns);
+	u64 end = READ_ONCE(vm->exited_ns) ?: at_now();
 	unsigned int b;
 
 	seq_printf(m, "vm=%s id=%u pid=%d vcpus=%u status=%s%s\n", vm->key,
@@ -381,9 +397,8 @@ static int at_state_show(struct seq_file *m, void *unused)
 		   READ_ONCE(vm->exited_ns) ? "exited" : "live",
 		   vm->baseline ? " baseline=yes" : "");
 	seq_printf(m, "apicv=%s since_ns=%llu for_ms=%llu mask=0x%lx reasons=",
-		   mask ? "inhibited" : "active", READ_ONCE(vm->mask_since_ns),
-		   div_u64(end - READ_ONCE(vm->mask_since_ns), NSEC_PER_MSEC),
-		   mask);
+		   mask ? "inhibited" : "active", since,
+		   div_u64(at_ns_between(since, end), NSEC_PER_MSEC), mask);
 	at_mask_names(m, mask);
 	seq_printf(m, "\ncreated_ns=%llu exited_ns=%llu transitions=%lld events=%lld lost=%llu\n",
 		   vm->created_ns, READ_ONCE(vm->exited_ns),
@@ -414,7 +429,6 @@ DEFINE_SHOW_ATTRIBUTE(at_state);
 
 static int at_vms_show(struct seq_file *m, void *unused)
 {
-	u64 now = at_now();
 	char key[AT_KEY_LEN];
 	struct at_vm *vm;
 
@@ -422,14 +436,15 @@ static int at_vms_show(struct seq_file *m, void *unused)
 	rcu_read_lock();
 	list_for_each_entry_rcu(vm, &at_vm_list, node) {
 		unsigned long mask = READ_ONCE(vm->mask);
-		u64 exited = READ_ONCE(vm->exited_ns);
 		u64 since = READ_ONCE(vm->mask_since_ns);
+		u64 exited = READ_ONCE(vm->exited_ns);
 
 		at_key_of(vm, key);
 		seq_printf(m, "vm=%s pid=%d vcpus=%u apicv=%s for_ms=%llu mask=0x%lx reasons=",
 			   key, vm->pid, READ_ONCE(vm->nr_vcpus),
 			   mask ? "inhibited" : "active",
-			   div_u64((exited ?: now) - since, NSEC_PER_MSEC), mask);
+			   div_u64(at_ns_between(since, exited ?: at_now()),
+				   NSEC_PER_MSEC), mask);
 		at_mask_names(m, mask);
 		seq_printf(m, " transitions=%lld events=%lld lost=%llu status=%s\n",
 			   atomic64_read(&vm->transitions),
@@ -551,8 +566,12 @@ static void at_key_by_id(unsigned int id, char *out)
 	mutex_unlock(&at_vm_mutex);
 }
 
-/* Fill f->line with the next line, or return false if there is none yet. */
-static bool at_follow_next(struct at_follower *f)
+/*
+ * Fill f->line with the next line, or return false if there is none yet.
+ * A record a writer is still copying (microseconds: writers run with
+ * preemption off) is waited for briefly, unless @nonblock.
+ */
+static bool at_follow_next(struct at_follower *f, bool nonblock)
 {
 	u64 head = at_ring_head(at_stream), first = at_ring_first(at_stream);
 	char key[AT_KEY_LEN];
@@ -582,8 +601,9 @@ static bool at_follow_next(struct at_follower *f)
 			f->off = 0;
 			return true;
 		case AT_RING_NOTYET:
-			/* A writer is mid-record (microseconds, preemption
-			 * off) or gave the position up: wait a little. */
+			if (nonblock)
+				return false;
+			/* or the writer gave the position up */
 			if (tries >= 10) {
 				f->len = scnprintf(f->line, sizeof(f->line),
 						   "lost=1\n");
@@ -615,7 +635,7 @@ static ssize_t at_follow_read(struct file *file, char __user *buf,
 			done += n;
 			continue;
 		}
-		if (at_follow_next(f))
+		if (at_follow_next(f, file->f_flags & O_NONBLOCK))
 			continue;
 		if (done)
 			break;

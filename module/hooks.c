@@ -2,8 +2,8 @@
 /*
  * The kprobes on KVM: what is hooked, how hooks are armed and unwound, and
  * the handlers. Handlers turn KVM's calls into records (vm.c); they run in
- * probe context, never sleep, never allocate and take no lock of their own
- * on the event path.
+ * probe context, never sleep and never allocate; recording an event takes
+ * no lock (only registering or retiring a VM does, see vm.c).
  *
  * Nothing here links against kvm.ko: every KVM function is found by name
  * through kprobes, so the module loads on kernels whose KVM exports are
@@ -32,6 +32,7 @@ struct at_hook {
 	const char *role;		/* what the hook is for (status) */
 	const char *base;		/* symbol, or NULL: not on this kernel */
 	bool ret;			/* kretprobe (else kprobe) */
+	bool clones;			/* prefer a .part.N clone of base */
 	size_t data_size;		/* kretprobe per-instance data */
 	kprobe_pre_handler_t pre;
 	kretprobe_handler_t entry, exit;
@@ -68,7 +69,7 @@ struct at_req {
 	bool nested;			/* a hook below this one ran */
 };
 
-#define AT_NR_REQS 128
+#define AT_NR_REQS 256
 static struct at_req at_reqs[AT_NR_REQS];
 
 static struct at_req *at_req_claim(unsigned char kind)
@@ -84,6 +85,7 @@ static struct at_req *at_req_claim(unsigned char kind)
 			return r;
 		}
 	}
+	atomic64_inc(&at_stats.reqs_full);
 	return NULL;
 }
 NOKPROBE_SYMBOL(at_req_claim);
@@ -156,43 +158,53 @@ static void at_count_result(struct at_vm *vm, unsigned int bit,
 }
 NOKPROBE_SYMBOL(at_count_result);
 
+/* One record for bit @b going from @cur to cur ^ BIT(b); returns the mask. */
+static unsigned long at_emit_bit(struct at_vm *vm, const struct at_rec *tmpl,
+				 unsigned long cur, unsigned int b,
+				 unsigned char flags)
+{
+	struct at_rec rec = *tmpl;
+
+	rec.bit = b;
+	rec.old_mask = cur;
+	cur ^= BIT(b);
+	rec.new_mask = cur;
+	rec.event = (cur & BIT(b)) ? AT_EV_SET : AT_EV_CLEAR;
+	rec.result = AT_RES_CHANGED;
+	rec.flags |= flags;
+	at_account(vm, b, cur & BIT(b), rec.ns);
+	at_emit(vm, &rec);
+	return cur;
+}
+NOKPROBE_SYMBOL(at_emit_bit);
+
 /*
- * Emit one line per changed bit, the requested bit first and then, in bit
- * order, bits KVM changed on the side (7.x recomputes IRQWIN on every
- * call), each with the mask as it was before and after that bit.
+ * Bring the VM's recorded mask to @new, KVM's mask after a setter call that
+ * started from @old. Bits this call changed get one record each, the
+ * requested @bit first and then in bit order (7.x recomputes IRQWIN on
+ * every call: AT_F_SIDE). Bits that differ although this call did not
+ * change them were changed by a call we missed (a kretprobe instance was
+ * not available): they are corrected first, marked AT_F_MISSED, so the
+ * aggregates stay exact.
  */
-static void at_emit_changes(struct at_vm *vm, struct at_rec *tmpl,
+static void at_emit_changes(struct at_vm *vm, const struct at_rec *tmpl,
 			    unsigned long old, unsigned long new,
 			    unsigned int bit)
 {
-	unsigned long changed = old ^ new, cur = old;
-	struct at_rec rec;
+	unsigned long cur = READ_ONCE(vm->mask);
+	unsigned long missed = (cur ^ new) & ~(old ^ new);
+	unsigned long changed;
 	unsigned int b;
 
-	if (bit < AT_MAX_BITS && (changed & BIT(bit))) {
-		rec = *tmpl;
-		rec.bit = bit;
-		rec.old_mask = cur;
-		cur ^= BIT(bit);
-		rec.new_mask = cur;
-		rec.event = (cur & BIT(bit)) ? AT_EV_SET : AT_EV_CLEAR;
-		rec.result = AT_RES_CHANGED;
-		at_account(vm, bit, cur & BIT(bit), rec.ns);
-		at_emit(vm, &rec);
+	for_each_set_bit(b, &missed, BITS_PER_LONG)
+		cur = at_emit_bit(vm, tmpl, cur, b, AT_F_MISSED);
+	changed = cur ^ new;
+	if (bit < BITS_PER_LONG && (changed & BIT(bit))) {
+		cur = at_emit_bit(vm, tmpl, cur, bit, 0);
 		changed &= ~BIT(bit);
 	}
-	for_each_set_bit(b, &changed, BITS_PER_LONG) {
-		rec = *tmpl;
-		rec.bit = b;
-		rec.old_mask = cur;
-		cur ^= BIT(b);
-		rec.new_mask = cur;
-		rec.event = (cur & BIT(b)) ? AT_EV_SET : AT_EV_CLEAR;
-		rec.result = AT_RES_CHANGED;
-		rec.flags |= AT_F_SIDE;
-		at_account(vm, b, cur & BIT(b), rec.ns);
-		at_emit(vm, &rec);
-	}
+	for_each_set_bit(b, &changed, BITS_PER_LONG)
+		cur = at_emit_bit(vm, tmpl, cur, b, AT_F_SIDE);
 }
 NOKPROBE_SYMBOL(at_emit_changes);
 
@@ -235,7 +247,7 @@ static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct at_vm *vm;
 
 	rcu_read_lock();
-	vm = at_vm_get_or_adopt(d->kvm);
+	vm = at_vm_get_or_adopt(d->kvm, d->old);
 	if (!vm)
 		goto out;
 	at_vm_note_key(vm, d->kvm);
@@ -268,6 +280,7 @@ NOKPROBE_SYMBOL(at_setter_exit);
 
 struct at_request_data {
 	struct at_req *req;
+	unsigned long old;
 };
 
 static int at_request_entry(struct kretprobe_instance *ri,
@@ -280,6 +293,7 @@ static int at_request_entry(struct kretprobe_instance *ri,
 	bool set;
 
 	at_request_args(regs, &kvm, &bit, &set);
+	d->old = at_kvm_mask(kvm);
 	req = at_req_claim(AT_REQ_REQUEST);
 	d->req = req;
 	if (!req)
@@ -320,8 +334,11 @@ static int at_request_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	 * honour the reason (6.12+ test the mask before the setter).
 	 */
 	mask = at_kvm_mask(req->kvm);
+	if (req->bit < BITS_PER_LONG && ((mask ^ d->old) & BIT(req->bit)) &&
+	    !!(mask & BIT(req->bit)) == req->set)
+		goto out;	/* the setter ran unseen: its next call resyncs */
 	rcu_read_lock();
-	vm = at_vm_get_or_adopt(req->kvm);
+	vm = at_vm_get_or_adopt(req->kvm, mask);
 	if (vm) {
 		at_vm_note_key(vm, req->kvm);
 		at_rec_init(&rec, req->set ? AT_EV_SET : AT_EV_CLEAR);
@@ -437,7 +454,7 @@ static int at_vcpu_created_pre(struct kprobe *p, struct pt_regs *regs)
 	struct at_vm *vm;
 
 	rcu_read_lock();
-	vm = at_vm_get_or_adopt(kvm);
+	vm = at_vm_get_or_adopt(kvm, at_kvm_mask(kvm));
 	if (vm) {
 		WRITE_ONCE(vm->nr_vcpus, atomic_read(&kvm->online_vcpus));
 		at_vm_note_key(vm, kvm);
@@ -498,7 +515,7 @@ static int at_xapic_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	at_req_release(d->req);
 	rcu_read_lock();
-	vm = at_vm_get_or_adopt(d->kvm);
+	vm = at_vm_get_or_adopt(d->kvm, at_kvm_mask(d->kvm));
 	if (vm) {
 		at_rec_init(&rec, AT_EV_APIC_ID);
 		rec.bit = AT_APIC_ID_BIT;
@@ -541,6 +558,7 @@ static struct at_hook at_hooks[AT_NR_HOOKS] = {
 	},
 	[AT_H_SETTER] = {
 		.role = "setter", .base = AT_SYM_SETTER, .ret = true,
+		.clones = true,
 		.data_size = sizeof(struct at_setter_data),
 		.entry = at_setter_entry, .exit = at_setter_exit,
 	},
@@ -560,12 +578,12 @@ static struct at_hook at_hooks[AT_NR_HOOKS] = {
  * Compiler clones. GCC's partial inlining leaves "<f>" as a stub around
  * "<f>.part.N", whose callers in the same file jump straight into the
  * clone (Debian 6.12's setter): when a .part clone exists, hook it and
- * never the stub too. .isra/.constprop clones change the ABI; they are
- * tried only when the plain symbol is gone, for hooks that read no
- * arguments the clone could have dropped (none today).
+ * never the stub too. Only hooks that know the clone keeps their argument
+ * layout opt in (.clones); .isra/.constprop clones change the ABI and are
+ * never used.
  */
 static const char *const at_clone_suffixes[] = {
-	".part.0", ".part.1", ".part.2", "",
+	".part.0", ".part.1", ".part.2",
 };
 
 static int at_hook_register(struct at_hook *h, const char *suffix)
@@ -594,19 +612,20 @@ static void at_hook_arm(struct at_hook *h)
 		h->state = AT_HOOK_NA;
 		return;
 	}
-	for (i = 0; i < ARRAY_SIZE(at_clone_suffixes); i++) {
+	for (i = 0; h->clones && i < ARRAY_SIZE(at_clone_suffixes); i++) {
 		ret = at_hook_register(h, at_clone_suffixes[i]);
-		if (ret != -ENOENT && ret != -EINVAL)
+		if (ret != -ENOENT)
 			break;
 	}
+	if (ret == -ENOENT)
+		ret = at_hook_register(h, "");
 	h->err = ret;
 	if (!ret) {
 		h->state = AT_HOOK_ARMED;
 		pr_debug("armed %s at %s\n", h->role, h->sym);
 		return;
 	}
-	h->state = (ret == -ENOENT || ret == -EINVAL) ? AT_HOOK_ABSENT :
-						       AT_HOOK_FAILED;
+	h->state = ret == -ENOENT ? AT_HOOK_ABSENT : AT_HOOK_FAILED;
 	strscpy(h->sym, h->base, sizeof(h->sym));
 	if (h->state == AT_HOOK_FAILED)
 		pr_warn("cannot hook %s (%s): %d\n", h->base, h->role, ret);
@@ -631,16 +650,25 @@ static void at_hook_disarm(struct at_hook *h)
 	h->state = AT_HOOK_OFF;
 }
 
-/* Find a function's address by planting and removing a kprobe on it. */
+/*
+ * Find a function's address by planting and removing a kprobe on it. On
+ * IBT kernels kprobes moves the probe past the function's ENDBR64; an
+ * indirect call must land on the ENDBR, so step back over it.
+ */
 static void *at_resolve(const char *name)
 {
+	static const u8 endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
 	struct kprobe kp = { .symbol_name = name };
-	void *addr;
+	u8 insn[4];
+	u8 *addr;
 
 	if (register_kprobe(&kp))
 		return NULL;
-	addr = kp.addr;
+	addr = (u8 *)kp.addr;
 	unregister_kprobe(&kp);
+	if (!copy_from_kernel_nofault(insn, addr - 4, 4) &&
+	    !memcmp(insn, endbr64, 4))
+		addr -= 4;
 	return addr;
 }
 
@@ -649,8 +677,7 @@ static int at_arm_all(void)
 {
 	int i;
 
-	at_running_vcpu = at_resolve(AT_SYM_RUNNING_VCPU);
-	WRITE_ONCE(at_gen, at_gen + 1);
+	WRITE_ONCE(at_running_vcpu, at_resolve(AT_SYM_RUNNING_VCPU));
 	for (i = 0; i < AT_NR_HOOKS; i++)
 		at_hook_arm(&at_hooks[i]);
 	if (at_hooks[AT_H_INIT_VM].state == AT_HOOK_ABSENT)
@@ -706,24 +733,34 @@ void at_hooks_show(struct seq_file *m)
 			seq_printf(m, " error=%d", h->err);
 		seq_putc(m, '\n');
 	}
-	seq_printf(m, "running_vcpu=%s\n",
-		   READ_ONCE(at_running_vcpu) ? "resolved" : "unresolved");
+	seq_printf(m, "running_vcpu=%s reqs_full=%lld\n",
+		   READ_ONCE(at_running_vcpu) ? "resolved" : "unresolved",
+		   atomic64_read(&at_stats.reqs_full));
 	mutex_unlock(&at_hooks_mutex);
 }
 
-/* Re-arm when kvm comes back; unwind before it goes. */
+/*
+ * Re-arm when kvm comes back; unwind before it goes. A KVM module going
+ * away also ends the generation of recorded call sites: its addresses may
+ * be reused, so older sites print as "?".
+ */
 static int at_module_notify(struct notifier_block *nb, unsigned long action,
 			    void *data)
 {
 	struct module *mod = data;
+	bool kvm = !strcmp(mod->name, "kvm");
 
-	if (strcmp(mod->name, "kvm"))
+	if (!kvm && strcmp(mod->name, "kvm_amd") && strcmp(mod->name, "kvm_intel"))
 		return NOTIFY_DONE;
 	mutex_lock(&at_hooks_mutex);
-	if (action == MODULE_STATE_LIVE)
-		at_arm_all();
-	else if (action == MODULE_STATE_GOING)
-		at_disarm_all();
+	if (action == MODULE_STATE_GOING) {
+		WRITE_ONCE(at_gen, at_gen + 1);
+		if (kvm)
+			at_disarm_all();
+	} else if (action == MODULE_STATE_LIVE && kvm) {
+		if (at_arm_all())
+			at_disarm_all();	/* all or nothing, as at load */
+	}
 	mutex_unlock(&at_hooks_mutex);
 	return NOTIFY_OK;
 }

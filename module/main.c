@@ -107,7 +107,7 @@ static int at_set_max_exited(const char *val, const struct kernel_param *kp)
 		return -EINVAL;
 	WRITE_ONCE(at_max_exited, v);
 	if (at_loaded)
-		at_vm_kick();
+		at_vm_kick();	/* trim now */
 	return 0;
 }
 
@@ -127,8 +127,11 @@ static int at_set_clear_exited(const char *val, const struct kernel_param *kp)
 
 	if (at_parse_uint(val, 1, 1, &v))
 		return -EINVAL;
-	if (at_loaded)
-		at_vm_clear_exited();
+	if (!at_loaded) {
+		pr_err("clear_exited is a runtime trigger, not a load option\n");
+		return -EINVAL;
+	}
+	at_vm_clear_exited();
 	return 0;
 }
 
@@ -163,6 +166,7 @@ static int __init at_init(void)
 	return 0;
 
 err_debugfs:
+	at_vm_stop();
 	at_debugfs_exit();
 err_vm:
 	at_vm_exit();
@@ -170,10 +174,17 @@ err:
 	return ret;
 }
 
+/*
+ * Unwind in reverse: no new events (hooks), no parameter store that could
+ * kick the worker, no worker, no files, then free the VMs.
+ */
 static void __exit at_exit(void)
 {
+	kernel_param_lock(THIS_MODULE);
 	WRITE_ONCE(at_loaded, false);
+	kernel_param_unlock(THIS_MODULE);
 	at_hooks_exit();
+	at_vm_stop();
 	at_debugfs_exit();
 	at_vm_exit();
 	pr_info("unloaded\n");

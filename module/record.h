@@ -4,7 +4,7 @@
  *
  * Plain C shared by the module and the userspace tests. A record holds
  * identifiers and values only: the call site is kept as an address so the
- * reader can print it symbolically, and it is never printed raw.
+ * reader can name it (sprint_symbol), and it is never printed raw.
  */
 #ifndef APICV_TRACE_RECORD_H
 #define APICV_TRACE_RECORD_H
@@ -36,6 +36,7 @@ enum at_result {
 #define AT_F_MATCH	0x02	/* apic_id: xAPIC ID == (u8)vcpu_id */
 #define AT_F_INHIBIT	0x04	/* apic_id: KVM asked for an inhibit */
 #define AT_F_INIT	0x08	/* set by KVM while creating the VM */
+#define AT_F_MISSED	0x10	/* a change whose setter call was not seen */
 
 #define AT_NO_BIT	0xff
 #define AT_NO_VCPU	(-1)

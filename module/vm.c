@@ -2,11 +2,13 @@
 /*
  * Per-VM state: the registry of VMs, their aggregates and rings.
  *
- * Probe context (called from hooks.c) only looks VMs up under RCU, takes a
- * preallocated record from a small spare pool, and writes to rings; it
- * never sleeps or allocates. Everything that can sleep (allocating spares,
- * creating and removing debugfs directories, freeing exited VMs) is done by
- * one work item, kicked from probe context through an irq_work.
+ * Probe context (called from hooks.c) looks VMs up under RCU and writes to
+ * rings without locks. Registering or retiring a VM (rare: VM creation and
+ * destruction) takes at_vm_lock, a spinlock with IRQs off held for a few
+ * list operations, and takes a preallocated record from a spare pool.
+ * Nothing in probe context sleeps or allocates. Everything that can sleep
+ * (allocating spares, creating and removing debugfs directories, freeing
+ * exited VMs) is done by one work item, kicked through an irq_work.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -15,6 +17,7 @@
 #include <linux/kprobes.h>
 #include <linux/llist.h>
 #include <linux/mm.h>
+#include <linux/sizes.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -23,7 +26,7 @@
 
 #include "apicv_trace.h"
 
-#define AT_SPARES 8
+#define AT_SPARES 32	/* VM creations absorbed before the worker refills */
 
 static DEFINE_HASHTABLE(at_vm_hash, 8);		/* live VMs by struct kvm * */
 static DEFINE_SPINLOCK(at_vm_lock);		/* hash and list updates */
@@ -124,10 +127,11 @@ NOKPROBE_SYMBOL(at_give_back);
  * adopt it), or NULL when no record is available.
  */
 static struct at_vm *at_vm_insert(const struct kvm *kvm, bool baseline,
-				   bool *fresh)
+				   unsigned long mask, bool *fresh)
 {
 	struct at_vm *vm, *old, *stale = NULL;
 	unsigned long flags;
+	unsigned int b;
 
 	*fresh = false;
 	vm = at_take_spare();
@@ -154,6 +158,9 @@ static struct at_vm *at_vm_insert(const struct kvm *kvm, bool baseline,
 	vm->mask_since_ns = vm->created_ns;
 	vm->baseline = baseline;
 	vm->pid = current->pid;
+	vm->mask = mask;	/* before it is visible: see at_vm_get_or_adopt() */
+	for_each_set_bit(b, &mask, AT_MAX_BITS)
+		vm->reason[b].since_ns = vm->created_ns;
 	hash_add_rcu(at_vm_hash, &vm->hnode, (unsigned long)kvm);
 	list_add_tail_rcu(&vm->node, &at_vm_list);
 	spin_unlock_irqrestore(&at_vm_lock, flags);
@@ -172,20 +179,21 @@ struct at_vm *at_vm_create(const struct kvm *kvm)
 {
 	bool fresh;
 
-	return at_vm_insert(kvm, false, &fresh);
+	return at_vm_insert(kvm, false, 0, &fresh);
 }
 NOKPROBE_SYMBOL(at_vm_create);
 
 /*
  * The VM for @kvm; a VM that existed before the module loaded is adopted
- * with its current mask as a baseline. Never adopts a VM being destroyed.
+ * with @mask, KVM's mask as the caller saw it, as a baseline. The baseline
+ * is in place before the VM becomes visible, so a setter running at the
+ * same time on another CPU accounts on top of it. Never adopts a VM that
+ * is being destroyed.
  */
-struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm)
+struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm, unsigned long mask)
 {
 	struct at_vm *vm = at_vm_lookup(kvm);
 	struct at_rec rec;
-	unsigned long mask;
-	unsigned int bit;
 	bool fresh;
 
 	if (vm)
@@ -194,22 +202,17 @@ struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm)
 		atomic64_inc(&at_stats.untracked);
 		return NULL;
 	}
-	vm = at_vm_insert(kvm, true, &fresh);
+	vm = at_vm_insert(kvm, true, mask, &fresh);
 	if (!vm) {
 		atomic64_inc(&at_stats.untracked);
 		return NULL;
 	}
-	if (!fresh)
-		return vm;
-
-	/* First sight: take KVM's mask as it is now. */
-	mask = at_kvm_mask(kvm);
-	at_rec_init(&rec, AT_EV_BASELINE);
-	rec.new_mask = mask;
-	for_each_set_bit(bit, &mask, AT_MAX_BITS)
-		vm->reason[bit].since_ns = rec.ns;
-	WRITE_ONCE(vm->mask, mask);
-	at_emit(vm, &rec);
+	if (fresh) {
+		at_rec_init(&rec, AT_EV_BASELINE);
+		rec.old_mask = mask;
+		rec.new_mask = mask;
+		at_emit(vm, &rec);
+	}
 	return vm;
 }
 NOKPROBE_SYMBOL(at_vm_get_or_adopt);
@@ -351,12 +354,20 @@ static void at_collect_orphans(void)
 	}
 }
 
+/*
+ * Keep spare VM records for probe context: up to AT_SPARES, but no more
+ * than about 2 MiB of them (at least 4) when rings are large.
+ */
 static void at_refill(void)
 {
+	size_t bytes = at_vm_bytes(READ_ONCE(at_ring_order));
+	int want = clamp_t(int, SZ_2M / bytes, 4, AT_SPARES);
 	struct at_vm *vm;
-	int i;
+	int i, have = 0;
 
-	for (i = 0; i < AT_SPARES; i++) {
+	for (i = 0; i < AT_SPARES; i++)
+		have += !!READ_ONCE(at_spare[i]);
+	for (i = 0; i < AT_SPARES && have < want; i++) {
 		if (READ_ONCE(at_spare[i]))
 			continue;
 		if (atomic_read(&at_nr_allocated) >= READ_ONCE(at_max_vms))
@@ -366,6 +377,8 @@ static void at_refill(void)
 			return;
 		if (cmpxchg(&at_spare[i], NULL, vm))
 			at_vm_free(vm);
+		else
+			have++;
 	}
 }
 
@@ -395,26 +408,22 @@ static void at_name_vm(struct at_vm *vm)
 		snprintf(vm->key, sizeof(vm->key), "%s.%d", base, n);
 }
 
-const char *at_vm_key(const struct at_vm *vm)
-{
-	return vm->has_dir ? vm->key : "";
-}
-
 static void at_work_fn(struct work_struct *work)
 {
 	LIST_HEAD(doomed);
 	struct at_vm *vm, *tmp;
 	unsigned int exited = 0, limit;
-	bool clear = atomic_xchg(&at_clear_requested, 0);
 	unsigned long flags;
 
 	at_collect_orphans();
-	if (!READ_ONCE(at_shutting_down))
-		at_refill();
+	if (READ_ONCE(at_shutting_down))
+		return;
+	at_refill();
 
 	mutex_lock(&at_vm_mutex);
 	/* Name VMs once KVM's key is known, or once they are gone. */
-	list_for_each_entry(vm, &at_vm_list, node) {
+	list_for_each_entry_rcu(vm, &at_vm_list, node,
+				lockdep_is_held(&at_vm_mutex)) {
 		if (vm->has_dir)
 			continue;
 		if (atomic_read_acquire(&vm->key_state) != 2 &&
@@ -425,32 +434,36 @@ static void at_work_fn(struct work_struct *work)
 		at_debugfs_add_vm(vm);
 	}
 
-	/* Drop the oldest exited VMs beyond max_exited (all, on clear). */
-	limit = clear ? 0 : READ_ONCE(at_max_exited);
-	list_for_each_entry_reverse(vm, &at_vm_list, node) {
+	/*
+	 * Drop the oldest exited VMs beyond max_exited (all, on clear).
+	 * Probes only append to the list (under at_vm_lock); only this
+	 * worker deletes, so a forward walk that saves ->next is safe.
+	 */
+	limit = atomic_xchg(&at_clear_requested, 0) ? 0 : READ_ONCE(at_max_exited);
+	list_for_each_entry_rcu(vm, &at_vm_list, node,
+				lockdep_is_held(&at_vm_mutex))
+		if (READ_ONCE(vm->exited_ns) && !READ_ONCE(vm->kvm))
+			exited++;
+	list_for_each_entry_safe(vm, tmp, &at_vm_list, node) {
+		if (exited <= limit)
+			break;
 		if (!READ_ONCE(vm->exited_ns) || READ_ONCE(vm->kvm))
 			continue;
-		if (++exited <= limit)
-			continue;
+		exited--;
 		at_debugfs_remove_vm(vm);
 		spin_lock_irqsave(&at_vm_lock, flags);
 		list_del_rcu(&vm->node);
 		spin_unlock_irqrestore(&at_vm_lock, flags);
-		list_add(&vm->node, &doomed);	/* after synchronize_rcu() */
-		/* restart: the reverse walk's cursor was unlinked */
-		break;
+		list_add(&vm->doomed, &doomed);
 	}
 	mutex_unlock(&at_vm_mutex);
 
-	if (!list_empty(&doomed)) {
-		synchronize_rcu();
-		list_for_each_entry_safe(vm, tmp, &doomed, node) {
-			at_vm_free(vm);
-			atomic64_inc(&at_stats.vms_freed);
-		}
-		atomic_set(&at_work_needed, 1);	/* maybe more to trim */
-		atomic_set(&at_clear_requested, clear);
-		schedule_work(&at_work);
+	if (list_empty(&doomed))
+		return;
+	synchronize_rcu();	/* no reader of at_vm_list still sees them */
+	list_for_each_entry_safe(vm, tmp, &doomed, doomed) {
+		at_vm_free(vm);
+		atomic64_inc(&at_stats.vms_freed);
 	}
 }
 
@@ -465,7 +478,7 @@ static void at_irq_work_fn(struct irq_work *w)
 void at_vm_clear_exited(void)
 {
 	atomic_set(&at_clear_requested, 1);
-	schedule_work(&at_work);
+	at_vm_kick();
 }
 
 int at_vm_init(unsigned int stream_order)
@@ -481,15 +494,23 @@ int at_vm_init(unsigned int stream_order)
 	return 0;
 }
 
-/* Hooks are disarmed: nothing produces events any more. */
+/*
+ * Hooks are disarmed: nothing produces events any more. Stop the worker
+ * before debugfs goes away, since it creates and removes directories.
+ */
+void at_vm_stop(void)
+{
+	WRITE_ONCE(at_shutting_down, true);
+	irq_work_sync(&at_irq_work);
+	cancel_work_sync(&at_work);
+}
+
+/* After at_vm_stop() and the removal of every debugfs file. */
 void at_vm_exit(void)
 {
 	struct at_vm *vm, *tmp;
 	int i;
 
-	WRITE_ONCE(at_shutting_down, true);
-	irq_work_sync(&at_irq_work);
-	cancel_work_sync(&at_work);
 	synchronize_rcu();
 	at_collect_orphans();
 	list_for_each_entry_safe(vm, tmp, &at_vm_list, node) {

@@ -45,8 +45,10 @@
 /* 6.1: enum kvm_apicv_inhibit in asm/kvm_host.h, names taken from it. */
 #define AT_REASONS_FROM "enum kvm_apicv_inhibit (6.1 headers)"
 #define AT_REASON_DISABLE_BIT APICV_INHIBIT_REASON_DISABLE
-/* Nothing in 6.1 clears these once set (APIC_ID_MODIFIED became
- * clearable around 6.3). DISABLE is set at VM creation only. */
+/*
+ * Nothing in 6.1 clears these once set (APIC_ID_MODIFIED became
+ * clearable around 6.3). DISABLE is set at VM creation only.
+ */
 #define AT_STICKY_MASK ((1UL << APICV_INHIBIT_REASON_DISABLE) | \
 			(1UL << APICV_INHIBIT_REASON_APIC_ID_MODIFIED) | \
 			(1UL << APICV_INHIBIT_REASON_APIC_BASE_MODIFIED))
@@ -121,8 +123,10 @@ static inline void at_setter_args(struct pt_regs *regs, struct kvm **kvm,
 }
 #define at_request_args at_setter_args
 #else
-/* void __kvm_set_or_clear_apicv_inhibit(struct kvm *, enum reason, bool set)
- * void kvm_set_or_clear_apicv_inhibit(struct kvm *, enum reason, bool set) */
+/*
+ * void __kvm_set_or_clear_apicv_inhibit(struct kvm *, enum reason, bool set)
+ * void kvm_set_or_clear_apicv_inhibit(struct kvm *, enum reason, bool set)
+ */
 #define AT_SYM_SETTER		"__kvm_set_or_clear_apicv_inhibit"
 #define AT_SYM_REQUEST		"kvm_set_or_clear_apicv_inhibit"
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)

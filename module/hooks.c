@@ -45,7 +45,7 @@ struct at_hook {
 
 static DEFINE_MUTEX(at_hooks_mutex);
 static unsigned int at_gen;		/* kvm load generation */
-static struct kvm_vcpu *(*at_running_vcpu)(void);
+static struct kvm_vcpu *(*at_running_vcpu)(void);	/* kvm_get_running_vcpu */
 static int at_lapic_vcpu_off = -1;	/* see at_lapic_xapic_id() */
 
 unsigned int at_kvm_gen(void)
@@ -103,6 +103,7 @@ NOKPROBE_SYMBOL(at_req_find);
 
 static void at_req_release(struct at_req *r)
 {
+	/* Our writes to the entry happen before another task can claim it. */
 	smp_store_release(&r->task, NULL);
 }
 NOKPROBE_SYMBOL(at_req_release);
@@ -119,9 +120,11 @@ static unsigned long at_caller(struct pt_regs *regs)
 NOKPROBE_SYMBOL(at_caller);
 
 /* vCPU id if the event runs on a loaded vCPU of @kvm, else AT_NO_VCPU. */
+typedef struct kvm_vcpu *(*at_running_vcpu_fn)(void);
+
 static int at_vcpu_of(const struct kvm *kvm, struct kvm_vcpu **out)
 {
-	struct kvm_vcpu *(*fn)(void) = READ_ONCE(at_running_vcpu);
+	at_running_vcpu_fn fn = READ_ONCE(at_running_vcpu);
 	struct kvm_vcpu *vcpu = fn ? fn() : NULL;
 
 	if (!vcpu || READ_ONCE(vcpu->kvm) != kvm)
@@ -481,7 +484,7 @@ static int at_xapic_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_apic_data *d = (void *)ri->data;
 	const void *apic = (const void *)regs->di;
-	struct kvm_vcpu *(*fn)(void);
+	at_running_vcpu_fn fn;
 	struct kvm_vcpu *vcpu;
 	struct at_req *req;
 
@@ -539,8 +542,10 @@ NOKPROBE_SYMBOL(at_xapic_exit);
 /* The hook table, in arming order (consumers of VM state last).    */
 /* ---------------------------------------------------------------- */
 
-enum { AT_H_INIT_VM, AT_H_DESTROY_VM, AT_H_VCPU, AT_H_SETTER, AT_H_REQUEST,
-       AT_H_XAPIC_ID, AT_NR_HOOKS };
+enum {
+	AT_H_INIT_VM, AT_H_DESTROY_VM, AT_H_VCPU, AT_H_SETTER, AT_H_REQUEST,
+	AT_H_XAPIC_ID, AT_NR_HOOKS
+};
 
 static struct at_hook at_hooks[AT_NR_HOOKS] = {
 	[AT_H_INIT_VM] = {

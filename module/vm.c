@@ -146,8 +146,10 @@ static struct at_vm *at_vm_insert(const struct kvm *kvm, bool baseline,
 		return old;
 	}
 	if (old) {
-		/* kvm_arch_init_vm() for an address we still track: its
-		 * destroy was missed (nmissed). Retire the stale record. */
+		/*
+		 * kvm_arch_init_vm() for an address we still track: its
+		 * destroy was missed (nmissed). Retire the stale record.
+		 */
 		hash_del_rcu(&old->hnode);
 		WRITE_ONCE(old->kvm, NULL);
 		stale = old;

@@ -285,6 +285,8 @@ def main(base):
     base_rec = [r for r in adopt if r["event"] == "baseline"]
     check("adopt: a VM from before the load starts with its mask as baseline",
           base_rec and int(base_rec[0]["new"], 16) != 0, str(base_rec[:1]))
+    check("adopt: its state says baseline=yes",
+          "baseline=yes" in read(os.path.join(a1, "adopt", "state")), "no baseline=yes")
 
     a0 = os.path.join(base, "avic0")
     check_guest_checks(a0, "avic0")

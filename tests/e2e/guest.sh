@@ -147,13 +147,15 @@ echo 64 >"$PARAMS/max_exited"
 
 # ---- 6. A VM that predates the module is adopted ------------------
 rmmod apicv_trace
-$P/kvmdrive guest --reboots 0 --seconds 10 >"$OUT/adopt.kvmdrive" 2>&1 &
+$P/kvmdrive guest --reboots 0 --seconds 10 --hz 20 >"$OUT/adopt.kvmdrive" 2>&1 &
 sleep 4
 insmod $P/apicv_trace.ko
-wait
-check adopt_baseline grep -q 'event=baseline' "$D/events"
+sleep 1
 mkdir -p "$OUT/adopt"
 cat "$D/events" >"$OUT/adopt/events"
+cat "$D"/vm/*/state >"$OUT/adopt/state" 2>/dev/null
+wait
+check adopt_baseline grep -q 'event=baseline' "$OUT/adopt/events"
 
 # ---- 7. kvm unloaded and loaded again: hooks follow ----------------
 unload_kvm && ok kvm_unload || fail kvm_unload "rmmod kvm_amd kvm"

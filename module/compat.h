@@ -114,14 +114,6 @@ static __always_inline const char *at_reason_name(unsigned int bit)
 #define AT_SYM_REQUEST		NULL	/* no separate locked wrapper */
 #define AT_SYM_XAPIC_ID		NULL
 #define AT_APIC_ID_BIT		AT_NO_BIT
-static inline void at_setter_args(struct pt_regs *regs, struct kvm **kvm,
-				  unsigned int *bit, bool *set)
-{
-	*kvm = (struct kvm *)regs->di;
-	*set = !(regs->si & 1);
-	*bit = (unsigned int)regs->dx;
-}
-#define at_request_args at_setter_args
 #else
 /*
  * void __kvm_set_or_clear_apicv_inhibit(struct kvm *, enum reason, bool set)
@@ -137,15 +129,23 @@ static inline void at_setter_args(struct pt_regs *regs, struct kvm **kvm,
 #define AT_SYM_XAPIC_ID		NULL
 #define AT_APIC_ID_BIT		AT_NO_BIT
 #endif
-static inline void at_setter_args(struct pt_regs *regs, struct kvm **kvm,
-				  unsigned int *bit, bool *set)
+#endif
+
+/* The setter's and the request wrapper's arguments, at function entry. */
+static __always_inline void at_setter_args(struct pt_regs *regs,
+					   struct kvm **kvm,
+					   unsigned int *bit, bool *set)
 {
 	*kvm = (struct kvm *)regs->di;
-	*bit = (unsigned int)regs->si;
-	*set = regs->dx & 1;
+#ifdef AT_KVM_5_10
+	*set = !(regs->si & 1);		/* bool activate */
+	*bit = (unsigned int)regs->dx;	/* ulong bit */
+#else
+	*bit = (unsigned int)regs->si;	/* enum kvm_apicv_inhibit reason */
+	*set = regs->dx & 1;		/* bool set */
+#endif
 }
 #define at_request_args at_setter_args
-#endif
 
 /* int kvm_arch_init_vm(struct kvm *, unsigned long type) */
 #define AT_SYM_INIT_VM		"kvm_arch_init_vm"

@@ -269,6 +269,12 @@ def main(base):
                                           recs, reasons)
         if sc == "basic" and vms:
             check_apic_id(recs, steps, vms[0])
+            if head.get("gen") == "6.1":
+                st = read(os.path.join(cmp_dir, f"state.{vms[0]}"))
+                line = re.search(r"^reason=APIC_ID_MODIFIED .*$", st, re.M)
+                t = tokens(line.group(0)) if line else {}
+                check(f"basic/{vms[0]}: APIC_ID_MODIFIED stays set and is marked sticky on 6.1",
+                      t.get("now") == "set" and t.get("sticky") == "yes", str(t))
         if sc == "twovms":
             # B is created and driven by its own thread (the pid in its
             # key); everything that thread did must be on B, not on A.

@@ -54,7 +54,13 @@ struct at_vm {
 	} reason[AT_MAX_BITS];
 
 	struct at_ring *ring;
+	u64 hist_floor;			/* ring positions below were cleared */
 };
+
+/* Walk every VM; at_vm_mutex held (VMs are freed only under it). */
+#define at_for_each_vm(vm) \
+	list_for_each_entry_rcu(vm, &at_vm_list, node, \
+				lockdep_is_held(&at_vm_mutex))
 
 /* vm.c: registry and event emission (probe context) */
 struct at_vm *at_vm_lookup(const struct kvm *kvm);
@@ -72,7 +78,7 @@ int at_vm_init(unsigned int stream_order);
 void at_vm_stop(void);
 void at_vm_exit(void);
 void at_vm_kick(void);
-void at_vm_clear_exited(void);
+void at_vm_clear(bool exited, bool events);
 extern struct list_head at_vm_list;
 extern struct mutex at_vm_mutex;	/* readers vs. freeing */
 extern struct at_ring *at_stream;	/* all VMs, for "follow" */

@@ -153,6 +153,16 @@ static __always_inline void at_setter_args(struct pt_regs *regs,
 #define AT_SYM_DESTROY_VM	"kvm_arch_destroy_vm"
 /* void kvm_arch_vcpu_postcreate(struct kvm_vcpu *) */
 #define AT_SYM_VCPU_CREATED	"kvm_arch_vcpu_postcreate"
+/*
+ * int kvm_arch_create_vm_debugfs(struct kvm *), called right after KVM
+ * created the VM's debugfs directory (6.0+): the VM's key, before any
+ * other event of the VM. 5.10 learns it at the first vCPU instead.
+ */
+#ifdef AT_KVM_5_10
+#define AT_SYM_VM_DEBUGFS	NULL
+#else
+#define AT_SYM_VM_DEBUGFS	"kvm_arch_create_vm_debugfs"
+#endif
 /* struct kvm_vcpu *kvm_get_running_vcpu(void), resolved, never linked */
 #define AT_SYM_RUNNING_VCPU	"kvm_get_running_vcpu"
 

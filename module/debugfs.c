@@ -146,15 +146,17 @@ static void at_key_of(const struct at_vm *vm, char *out)
 		snprintf(out, AT_KEY_LEN, "%d-vm%u", vm->pid, vm->id);
 }
 
-/* Records no reader can get any more: overwritten, or abandoned. */
+/*
+ * Records no reader can get any more: overwritten, abandoned, or cleared
+ * from the history (those are not counted). Exact once writers are done.
+ */
 static u64 at_vm_lost(const struct at_vm *vm)
 {
-	u64 pos, head = at_ring_head(vm->ring), lost = at_ring_first(vm->ring);
-	struct at_rec rec;
+	u64 floor = READ_ONCE(vm->hist_floor), head = at_ring_head(vm->ring);
+	u64 pos = max(at_ring_first(vm->ring), floor), lost = pos - floor;
 
-	for (pos = lost; pos < head; pos++)
-		if (at_ring_read(vm->ring, pos, &rec) != AT_RING_OK)
-			lost++;
+	for (; pos < head; pos++)
+		lost += !at_ring_present(vm->ring, pos);
 	return lost;
 }
 
@@ -208,8 +210,11 @@ static void at_snap_vm(struct at_snap *s, const struct at_vm *vm,
 	struct at_snap_vm *sv = &s->vms[s->nvms];
 	u64 pos, head = at_ring_head(ring), first = at_ring_first(ring);
 
+	u64 floor = READ_ONCE(vm->hist_floor);
+
 	at_key_of(vm, sv->key);
-	sv->lost = first;
+	first = max(first, floor);
+	sv->lost = first - floor;
 	for (pos = first; pos < head; pos++) {
 		struct at_snap_rec *sr = &s->recs[s->nrecs];
 
@@ -273,21 +278,18 @@ static struct at_snap *at_snap_take(const struct at_vm *one)
 	}
 
 	mutex_lock(&at_vm_mutex);
-	rcu_read_lock();
-	list_for_each_entry_rcu(vm, &at_vm_list, node) {
+	at_for_each_vm(vm) {
 		nvms++;
 		nrecs += at_ring_capacity(vm->ring);
 	}
-	rcu_read_unlock();
 	s = at_snap_alloc(nvms, nrecs);
 	if (s) {
-		rcu_read_lock();
-		list_for_each_entry_rcu(vm, &at_vm_list, node) {
+		at_for_each_vm(vm) {
 			if (s->nvms == nvms)
 				break;	/* added since we counted */
 			at_snap_vm(s, vm, nrecs);
+			cond_resched();
 		}
-		rcu_read_unlock();
 	}
 	mutex_unlock(&at_vm_mutex);
 sort:
@@ -433,8 +435,7 @@ static int at_vms_show(struct seq_file *m, void *unused)
 	struct at_vm *vm;
 
 	mutex_lock(&at_vm_mutex);
-	rcu_read_lock();
-	list_for_each_entry_rcu(vm, &at_vm_list, node) {
+	at_for_each_vm(vm) {
 		unsigned long mask = READ_ONCE(vm->mask);
 		u64 since = READ_ONCE(vm->mask_since_ns);
 		u64 exited = READ_ONCE(vm->exited_ns);
@@ -450,8 +451,8 @@ static int at_vms_show(struct seq_file *m, void *unused)
 			   atomic64_read(&vm->transitions),
 			   atomic64_read(&vm->events), at_vm_lost(vm),
 			   exited ? "exited" : "live");
+		cond_resched();
 	}
-	rcu_read_unlock();
 	mutex_unlock(&at_vm_mutex);
 	return 0;
 }
@@ -467,15 +468,14 @@ static int at_status_show(struct seq_file *m, void *unused)
 	struct at_vm *vm;
 
 	mutex_lock(&at_vm_mutex);
-	rcu_read_lock();
-	list_for_each_entry_rcu(vm, &at_vm_list, node) {
+	at_for_each_vm(vm) {
 		lost += at_vm_lost(vm);
 		if (READ_ONCE(vm->exited_ns))
 			exited++;
 		else
 			live++;
+		cond_resched();
 	}
-	rcu_read_unlock();
 	mutex_unlock(&at_vm_mutex);
 
 	seq_printf(m, "module=apicv_trace version=%s\n", THIS_MODULE->version ?: "?");
@@ -513,8 +513,8 @@ static int at_reasons_show(struct seq_file *m, void *unused)
 		seq_printf(m, "bit=%u reason=%s sticky=%s %s=%s\n", b,
 			   at_reason_name(b),
 			   AT_STICKY_MASK & BIT(b) ? "yes" : "no",
-			   amd ? "avic" : "apicv",
-			   honoured & BIT(b) ? "honoured" : "ignored");
+			   amd ? "avic_filter" : "apicv_filter",
+			   honoured & BIT(b) ? "honours" : "ignores");
 	}
 	return 0;
 }
@@ -555,14 +555,12 @@ static void at_key_by_id(unsigned int id, char *out)
 
 	snprintf(out, AT_KEY_LEN, "vm%u", id);
 	mutex_lock(&at_vm_mutex);
-	rcu_read_lock();
-	list_for_each_entry_rcu(vm, &at_vm_list, node) {
+	at_for_each_vm(vm) {
 		if (vm->id == id) {
 			at_key_of(vm, out);
 			break;
 		}
 	}
-	rcu_read_unlock();
 	mutex_unlock(&at_vm_mutex);
 }
 
@@ -667,7 +665,6 @@ static const struct file_operations at_follow_fops = {
 	.open = at_follow_open,
 	.read = at_follow_read,
 	.poll = at_follow_poll,
-	.llseek = no_llseek,
 	.release = at_follow_release,
 };
 

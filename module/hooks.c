@@ -32,12 +32,13 @@ struct at_hook {
 	const char *role;		/* what the hook is for (status) */
 	const char *base;		/* symbol, or NULL: not on this kernel */
 	bool ret;			/* kretprobe (else kprobe) */
-	bool clones;			/* prefer a .part.N clone of base */
+	bool part;			/* prefer a .part.N clone of base */
 	size_t data_size;		/* kretprobe per-instance data */
 	kprobe_pre_handler_t pre;
 	kretprobe_handler_t entry, exit;
 	struct kretprobe rp;		/* rp.kp alone for plain kprobes */
 	char sym[KSYM_NAME_LEN];	/* what was armed (maybe a clone) */
+	char clones[64];		/* unhooked ABI-changing clones seen */
 	enum at_hook_state state;
 	int err;
 	atomic64_t hits;
@@ -449,6 +450,21 @@ static int at_destroy_vm_pre(struct kprobe *p, struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(at_destroy_vm_pre);
 
+/* kvm_arch_create_vm_debugfs(): KVM's debugfs name for the VM exists. */
+static int at_vm_debugfs_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	const struct kvm *kvm = (const struct kvm *)regs->di;
+	struct at_vm *vm;
+
+	rcu_read_lock();
+	vm = at_vm_lookup(kvm);
+	if (vm)
+		at_vm_note_key(vm, kvm);
+	rcu_read_unlock();
+	return 0;
+}
+NOKPROBE_SYMBOL(at_vm_debugfs_pre);
+
 /* kvm_arch_vcpu_postcreate(): a safe point to learn the VM's key. */
 static int at_vcpu_created_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -539,12 +555,17 @@ static int at_xapic_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 NOKPROBE_SYMBOL(at_xapic_exit);
 
 /* ---------------------------------------------------------------- */
-/* The hook table, in arming order (consumers of VM state last).    */
+/* The hook table                                                   */
 /* ---------------------------------------------------------------- */
 
+/*
+ * Armed in this order, unwound in reverse: VM lifetime first, then the
+ * request wrapper before the setter, so a setter call nested in a request
+ * already finds the request's call site.
+ */
 enum {
-	AT_H_INIT_VM, AT_H_DESTROY_VM, AT_H_VCPU, AT_H_SETTER, AT_H_REQUEST,
-	AT_H_XAPIC_ID, AT_NR_HOOKS
+	AT_H_INIT_VM, AT_H_DESTROY_VM, AT_H_VM_DEBUGFS, AT_H_VCPU,
+	AT_H_REQUEST, AT_H_SETTER, AT_H_XAPIC_ID, AT_NR_HOOKS
 };
 
 static struct at_hook at_hooks[AT_NR_HOOKS] = {
@@ -557,13 +578,17 @@ static struct at_hook at_hooks[AT_NR_HOOKS] = {
 		.role = "vm_destroy", .base = AT_SYM_DESTROY_VM,
 		.pre = at_destroy_vm_pre,
 	},
+	[AT_H_VM_DEBUGFS] = {
+		.role = "vm_key", .base = AT_SYM_VM_DEBUGFS,
+		.pre = at_vm_debugfs_pre,
+	},
 	[AT_H_VCPU] = {
 		.role = "vcpu_create", .base = AT_SYM_VCPU_CREATED,
 		.pre = at_vcpu_created_pre,
 	},
 	[AT_H_SETTER] = {
 		.role = "setter", .base = AT_SYM_SETTER, .ret = true,
-		.clones = true,
+		.part = true,
 		.data_size = sizeof(struct at_setter_data),
 		.entry = at_setter_entry, .exit = at_setter_exit,
 	},
@@ -581,14 +606,20 @@ static struct at_hook at_hooks[AT_NR_HOOKS] = {
 
 /*
  * Compiler clones. GCC's partial inlining leaves "<f>" as a stub around
- * "<f>.part.N", whose callers in the same file jump straight into the
- * clone (Debian 6.12's setter): when a .part clone exists, hook it and
- * never the stub too. Only hooks that know the clone keeps their argument
- * layout opt in (.clones); .isra/.constprop clones change the ABI and are
- * never used.
+ * "<f>.part.N" with the same arguments, and callers in the same file jump
+ * straight into the clone (Debian 6.12's setter): a hook that opts in
+ * (.part) is placed on the .part clone when there is one, never on both.
+ * .isra and .constprop clones drop or rewrite arguments, so they are not
+ * hooked; when one exists, calls through it are invisible to the hook, and
+ * status says so (clones=).
  */
-static const char *const at_clone_suffixes[] = {
-	".part.0", ".part.1", ".part.2",
+static const char *const at_part_suffixes[] = {
+	".part.0", ".part.1", ".part.2", ".part.3",
+};
+
+static const char *const at_abi_clone_suffixes[] = {
+	".isra.0", ".isra.1", ".constprop.0", ".constprop.1",
+	".constprop.0.isra.0",
 };
 
 static int at_hook_register(struct at_hook *h, const char *suffix)
@@ -607,6 +638,35 @@ static int at_hook_register(struct at_hook *h, const char *suffix)
 	return register_kretprobe(&h->rp);
 }
 
+/* Does @name exist as a probe-able function? (cheap when it does not) */
+static bool at_symbol_exists(const char *name)
+{
+	struct kprobe kp = { .symbol_name = name };
+
+	if (register_kprobe(&kp))
+		return false;
+	unregister_kprobe(&kp);
+	return true;
+}
+
+/* Note the .isra/.constprop clones of h->base that exist. */
+static void at_hook_find_clones(struct at_hook *h)
+{
+	char name[KSYM_NAME_LEN];
+	int i;
+
+	h->clones[0] = '\0';
+	for (i = 0; i < ARRAY_SIZE(at_abi_clone_suffixes); i++) {
+		snprintf(name, sizeof(name), "%s%s", h->base,
+			 at_abi_clone_suffixes[i]);
+		if (!at_symbol_exists(name))
+			continue;
+		if (h->clones[0])
+			strlcat(h->clones, ",", sizeof(h->clones));
+		strlcat(h->clones, name, sizeof(h->clones));
+	}
+}
+
 static void at_hook_arm(struct at_hook *h)
 {
 	int i, ret = -ENOENT;
@@ -617,13 +677,14 @@ static void at_hook_arm(struct at_hook *h)
 		h->state = AT_HOOK_NA;
 		return;
 	}
-	for (i = 0; h->clones && i < ARRAY_SIZE(at_clone_suffixes); i++) {
-		ret = at_hook_register(h, at_clone_suffixes[i]);
+	for (i = 0; h->part && i < ARRAY_SIZE(at_part_suffixes); i++) {
+		ret = at_hook_register(h, at_part_suffixes[i]);
 		if (ret != -ENOENT)
 			break;
 	}
 	if (ret == -ENOENT)
 		ret = at_hook_register(h, "");
+	at_hook_find_clones(h);
 	h->err = ret;
 	if (!ret) {
 		h->state = AT_HOOK_ARMED;
@@ -736,6 +797,8 @@ void at_hooks_show(struct seq_file *m)
 			   at_hook_state_names[h->state], at_hook_nmissed(h));
 		if (h->state == AT_HOOK_FAILED)
 			seq_printf(m, " error=%d", h->err);
+		if (h->clones[0])
+			seq_printf(m, " clones=%s", h->clones);
 		seq_putc(m, '\n');
 	}
 	seq_printf(m, "running_vcpu=%s reqs_full=%lld\n",

@@ -7,7 +7,8 @@
  *   max_vms       VM records allocated at most (live + exited), 1..65536
  *   max_exited    exited VMs kept readable, oldest dropped first, 0..4096
  *   log_noop      also log requests that changed nothing (Y/N)
- *   clear_exited  write 1: forget every exited VM now
+ *   clear         write exited, events or all: forget exited VMs and/or
+ *                 empty the event history (aggregates are kept)
  *   stream_size   records in the "follow" stream, power of two (load only)
  * A bad value is refused with -EINVAL and changes nothing.
  */
@@ -27,6 +28,7 @@ unsigned int at_max_vms = 256;
 unsigned int at_max_exited = 64;
 bool at_log_noop;
 static unsigned int at_stream_order = 12;	/* 4096 records */
+static bool at_loaded;	/* parameter stores may act (kernel_param_lock) */
 
 static int at_parse_uint(const char *val, unsigned int min, unsigned int max,
 			 unsigned int *out)
@@ -48,6 +50,8 @@ static int at_set_pow2(const char *val, unsigned int min, unsigned int max,
 	if (at_parse_uint(val, min, max, &v) || !is_power_of_2(v))
 		return -EINVAL;
 	WRITE_ONCE(*order, ilog2(v));
+	if (at_loaded)
+		at_vm_kick();	/* replace spares of the old size */
 	return 0;
 }
 
@@ -97,8 +101,6 @@ static const struct kernel_param_ops at_max_vms_ops = {
 module_param_cb(max_vms, &at_max_vms_ops, &at_max_vms, 0644);
 MODULE_PARM_DESC(max_vms, "VM records allocated at most, live and exited, 1..65536 (default 256)");
 
-static bool at_loaded;
-
 static int at_set_max_exited(const char *val, const struct kernel_param *kp)
 {
 	unsigned int v;
@@ -121,31 +123,33 @@ MODULE_PARM_DESC(max_exited, "Exited VMs kept readable, oldest dropped first, 0.
 module_param_named(log_noop, at_log_noop, bool, 0644);
 MODULE_PARM_DESC(log_noop, "Also log requests that changed nothing (default N)");
 
-static int at_set_clear_exited(const char *val, const struct kernel_param *kp)
+/* clear=exited|events|all: a runtime trigger, see at_vm_clear() */
+static int at_set_clear(const char *val, const struct kernel_param *kp)
 {
-	unsigned int v;
+	bool exited = sysfs_streq(val, "exited") || sysfs_streq(val, "all");
+	bool events = sysfs_streq(val, "events") || sysfs_streq(val, "all");
 
-	if (at_parse_uint(val, 1, 1, &v))
+	if (!exited && !events)
 		return -EINVAL;
 	if (!at_loaded) {
-		pr_err("clear_exited is a runtime trigger, not a load option\n");
+		pr_err("clear is a runtime trigger, not a load option\n");
 		return -EINVAL;
 	}
-	at_vm_clear_exited();
+	at_vm_clear(exited, events);
 	return 0;
 }
 
-static int at_get_clear_exited(char *buf, const struct kernel_param *kp)
+static int at_get_clear(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "0\n");
+	return sysfs_emit(buf, "-\n");
 }
 
-static const struct kernel_param_ops at_clear_exited_ops = {
-	.set = at_set_clear_exited,
-	.get = at_get_clear_exited,
+static const struct kernel_param_ops at_clear_ops = {
+	.set = at_set_clear,
+	.get = at_get_clear,
 };
-module_param_cb(clear_exited, &at_clear_exited_ops, NULL, 0644);
-MODULE_PARM_DESC(clear_exited, "Write 1 to forget every exited VM now");
+module_param_cb(clear, &at_clear_ops, NULL, 0644);
+MODULE_PARM_DESC(clear, "Write exited (forget exited VMs), events (empty every VM's event history; aggregates stay) or all");
 
 static int __init at_init(void)
 {

@@ -151,6 +151,18 @@ AT_INLINE at_u64 at_ring_dropped(const struct at_ring *r)
 }
 
 /*
+ * Whether pos is committed in its slot right now (a reader may still lose
+ * it to an overwrite): a cheap count of readable records, without copying.
+ */
+AT_INLINE bool at_ring_present(const struct at_ring *r, at_u64 pos)
+{
+	const struct at_ring_slot *s =
+		&r->slot[pos & (((at_u64)1 << r->order) - 1)];
+
+	return at_load_acquire(&s->seq) == AT_RING_SEQ_COMMITTED(pos);
+}
+
+/*
  * Append one record (AT_RING_WORDS u64 words at rec).  Returns true on
  * success, false if the write was abandoned (counted in r->dropped).  The
  * claimed position is consumed either way and stored to *pos if pos is not

@@ -46,7 +46,7 @@ bool at_shutting_down;
 struct at_stats at_stats;
 
 static atomic_t at_work_needed = ATOMIC_INIT(0);
-static atomic_t at_clear_requested = ATOMIC_INIT(0);
+static atomic_t at_clear_exited = ATOMIC_INIT(0);
 static struct irq_work at_irq_work;
 static struct work_struct at_work;
 
@@ -210,6 +210,7 @@ struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm, unsigned long mask)
 		return NULL;
 	}
 	if (fresh) {
+		WRITE_ONCE(vm->nr_vcpus, atomic_read(&kvm->online_vcpus));
 		at_rec_init(&rec, AT_EV_BASELINE);
 		rec.old_mask = mask;
 		rec.new_mask = mask;
@@ -357,8 +358,9 @@ static void at_collect_orphans(void)
 }
 
 /*
- * Keep spare VM records for probe context: up to AT_SPARES, but no more
- * than about 2 MiB of them (at least 4) when rings are large.
+ * Keep spare VM records for probe context, with the current ring_size: up
+ * to AT_SPARES, but about 2 MiB of them at most (at least 4) when rings
+ * are large.
  */
 static void at_refill(void)
 {
@@ -367,8 +369,15 @@ static void at_refill(void)
 	struct at_vm *vm;
 	int i, have = 0;
 
-	for (i = 0; i < AT_SPARES; i++)
-		have += !!READ_ONCE(at_spare[i]);
+	for (i = 0; i < AT_SPARES; i++) {
+		vm = READ_ONCE(at_spare[i]);
+		if (vm && vm->ring->order != READ_ONCE(at_ring_order) &&
+		    cmpxchg(&at_spare[i], vm, NULL) == vm) {
+			at_vm_free(vm);	/* ring_size changed */
+			vm = NULL;
+		}
+		have += !!vm;
+	}
 	for (i = 0; i < AT_SPARES && have < want; i++) {
 		if (READ_ONCE(at_spare[i]))
 			continue;
@@ -395,19 +404,23 @@ static bool at_key_taken(const char *key, const struct at_vm *self)
 	return false;
 }
 
-/* Choose the display key: KVM's "<pid>-<fd>", made unique. */
+/*
+ * Choose the display key: KVM's "<pid>-<fd>", made unique with ".N".
+ * KVM's names are at most "<10 digits>-<10 digits>", so base never loses
+ * characters to the room kept for the suffix.
+ */
 static void at_name_vm(struct at_vm *vm)
 {
-	char base[AT_KEY_LEN];
-	int n;
+	char base[AT_KEY_LEN - 8];
+	unsigned int n;
 
 	if (atomic_read_acquire(&vm->key_state) == 2)
 		strscpy(base, vm->raw_key, sizeof(base));
 	else
 		snprintf(base, sizeof(base), "%d-vm%u", vm->pid, vm->id);
 	strscpy(vm->key, base, sizeof(vm->key));
-	for (n = 2; at_key_taken(vm->key, vm); n++)
-		snprintf(vm->key, sizeof(vm->key), "%s.%d", base, n);
+	for (n = 2; at_key_taken(vm->key, vm) && n < 1000000; n++)
+		snprintf(vm->key, sizeof(vm->key), "%s.%u", base, n);
 }
 
 static void at_work_fn(struct work_struct *work)
@@ -441,7 +454,7 @@ static void at_work_fn(struct work_struct *work)
 	 * Probes only append to the list (under at_vm_lock); only this
 	 * worker deletes, so a forward walk that saves ->next is safe.
 	 */
-	limit = atomic_xchg(&at_clear_requested, 0) ? 0 : READ_ONCE(at_max_exited);
+	limit = atomic_xchg(&at_clear_exited, 0) ? 0 : READ_ONCE(at_max_exited);
 	list_for_each_entry_rcu(vm, &at_vm_list, node,
 				lockdep_is_held(&at_vm_mutex))
 		if (READ_ONCE(vm->exited_ns) && !READ_ONCE(vm->kvm))
@@ -477,10 +490,25 @@ static void at_irq_work_fn(struct irq_work *w)
 		wake_up_interruptible(&at_follow_wq);
 }
 
-void at_vm_clear_exited(void)
+/*
+ * clear=: forget exited VMs (the worker frees them), and/or start every
+ * live VM's event history afresh. Records are not touched: readers skip
+ * positions below the floor. The aggregates are kept.
+ */
+void at_vm_clear(bool exited, bool events)
 {
-	atomic_set(&at_clear_requested, 1);
-	at_vm_kick();
+	struct at_vm *vm;
+
+	if (events) {
+		mutex_lock(&at_vm_mutex);
+		at_for_each_vm(vm)
+			WRITE_ONCE(vm->hist_floor, at_ring_head(vm->ring));
+		mutex_unlock(&at_vm_mutex);
+	}
+	if (exited) {
+		atomic_set(&at_clear_exited, 1);
+		at_vm_kick();
+	}
 }
 
 int at_vm_init(unsigned int stream_order)

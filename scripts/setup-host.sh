@@ -25,6 +25,9 @@ host_apt_install "${pkgs[@]}"
 headers_hostapt() { # LINE KVER: the host runs the line's release
 	host_apt_install "linux-headers-$2"
 }
+headers_buildroot() { # LINE KVER: a build root of the line's release
+	"$SCRIPTS_DIR/buildroot.sh" "$1" >/dev/null
+}
 headers_todo() {
 	log "line $1: header installation not implemented yet (kernel fetched only)"
 }

@@ -37,13 +37,21 @@ TP = re.compile(r"^\s*(.+?)-(\d+)\s+\[\d+\].*?kvm_apicv_inhibit_changed: "
 # Checks guest.sh must have reported as OK (a skipped check is a failure).
 GUEST_CHECKS = {
     "avic1": ["waiting_for_kvm", "armed_after_kvm", "follow_nonblock_poll",
-              "follow_blocking_readers", "param_ring_size_ok",
-              "stream_size_readonly", "files_0444", "insmod_bad_param",
-              "max_exited_bounds", "clear_exited", "adopt_baseline",
+              "follow_readers_block", "follow_blocking_readers",
+              "param_ring_size_ok", "stream_size_readonly", "files_0444",
+              "insmod_bad_param", "max_exited_bounds", "clear_exited",
+              "clear_events", "adopt_baseline", "kvm_amd_reload",
+              "armed_after_kvm_amd_reload", "events_after_kvm_amd_reload",
               "kvm_unload", "disarmed_without_kvm", "rearmed_after_reload",
               "events_after_reload", "unload_busy_while_follow_open",
               "unload_after_follow_closed", "unload_cycles",
-              "follow_slow_lost", "final_unload"],
+              "follow_slow_lost", "final_unload"]
+             + [f"param_{p}_rejects_{v}" for p, v in (
+                 ("ring_size", "0"), ("ring_size", "100"), ("ring_size", "131072"),
+                 ("ring_size", "abc"), ("max_vms", "0"), ("max_vms", "99999999999"),
+                 ("max_exited", "-1"), ("max_exited", "5000"), ("clear", "1"),
+                 ("clear", "yes"), ("clear", ""), ("log_noop", "maybe"))]
+             + [f"write_refused_{f}" for f in ("status", "reasons", "vms", "events", "follow")],
     "avic0": ["avic0_dropped", "unload"],
 }
 
@@ -141,7 +149,8 @@ def check_scenario(name, kv, recs, reasons):
 def check_apic_id(recs, steps, vm):
     """6.1: the xAPIC ID check is shown with the IDs KVM compared."""
     ids = [r for r in recs if r.get("vm") == vm and r["event"] == "apic_id"]
-    same = [r for r in ids if r.get("match") == "yes" and r.get("inhibit") == "no"
+    # The first KVM_SET_LAPIC is the unchanged round trip (lapic_set_same).
+    same = [r for r in ids[:1] if r.get("match") == "yes" and r.get("inhibit") == "no"
             and r.get("xapic_id") == r.get("vcpu_id") == "0"]
     moved = [r for r in ids if r.get("match") == "no" and r.get("inhibit") == "yes"
              and r.get("xapic_id") == "1" and r.get("vcpu_id") == "0"]
@@ -185,12 +194,15 @@ def check_tracepoint(trace, recs, reasons):
     prev, wrong, changed = {}, [], 0
     for r, mask in sorted(pairs, key=lambda p: int(p[0]["seq"])):
         vm = r["vm"]
-        tp_changed = mask != prev.get(vm, 0)
+        before = prev.get(vm, 0)
+        tp_changed = mask != before
         prev[vm] = mask
         changed += tp_changed
         if tp_changed != (r["result"] == "changed"):
             wrong.append(f"seq={r['seq']} result={r['result']} tracepoint changed={tp_changed}")
-    check(f"tracepoint: the {changed} real transitions are exactly the result=changed records",
+        if int(r["old"], 16) != before:
+            wrong.append(f"seq={r['seq']} old={r['old']}, tracepoint mask before 0x{before:x}")
+    check(f"tracepoint: the {changed} real transitions are exactly the result=changed records, old masks agree",
           not wrong, "; ".join(wrong[:5]))
     extra = [r for r in recs if r["result"] == "changed" and r not in [p[0] for p in pairs]]
     check("tracepoint: no changed record without a tracepoint line", not extra,
@@ -215,6 +227,76 @@ def check_states(d, recs):
             check(f"state/{vm}/{t['reason']}: sets and clears match the events",
                   (int(t["sets"]), int(t["clears"])) == (sets, clears),
                   f"state {t['sets']}/{t['clears']}, events {sets}/{clears}")
+
+
+def tp_changes(trace, reasons):
+    """(reason, set) of every tracepoint line that changed the mask; for a
+    run with one VM at a time (the mask starts at 0 with each VM)."""
+    out, prev = [], 0
+    for l in trace.splitlines():
+        m = TP.match(l)
+        if not m:
+            continue
+        mask = int(m.group(5), 16)
+        if mask != prev:
+            out.append((reasons[int(m.group(4))], m.group(3) == "set"))
+        prev = mask
+    return out
+
+
+def check_wrap(d, reasons):
+    """ring_size=16 under an IRQWIN flood: the ring wraps, the aggregates
+    still count every change the kernel's tracepoint saw."""
+    states = [f for f in os.listdir(d) if f.startswith("state.")]
+    if not check("wrap: one VM traced", len(states) == 1, str(states)):
+        return
+    vm = states[0][len("state."):]
+    state = read(os.path.join(d, states[0]))
+    ev = read(os.path.join(d, f"events.{vm}"))
+    kept = len(records(ev))
+    lost = sum(int(tokens(l)["lost"]) for l in ev.splitlines() if l.startswith("lost="))
+    head = tokens(state.splitlines()[2])
+    check(f"wrap/{vm}: the ring wrapped (kept {kept}, lost {lost})",
+          kept <= 16 and lost > 100, f"kept {kept} lost {lost}")
+    check(f"wrap/{vm}: kept + lost == events ({head.get('events')})",
+          kept + lost == int(head.get("events", -1)), f"{kept}+{lost}")
+    tp = tp_changes(read(os.path.join(d, "trace")), reasons)
+    for l in state.splitlines():
+        if not l.startswith("reason="):
+            continue
+        t = tokens(l)
+        sets = sum(1 for r, st in tp if r == t["reason"] and st)
+        clears = sum(1 for r, st in tp if r == t["reason"] and not st)
+        check(f"wrap/{vm}/{t['reason']}: sets/clears {t['sets']}/{t['clears']} "
+              f"equal the tracepoint's {sets}/{clears}",
+              (int(t["sets"]), int(t["clears"])) == (sets, clears))
+    irq = re.search(r"^reason=IRQWIN .*$", state, re.M)
+    pit = re.search(r"^reason=PIT_REINJ .*$", state, re.M)
+    life = int(head.get("exited_ns", 0)) - int(head.get("created_ns", 0))
+    if check(f"wrap/{vm}: IRQWIN and PIT_REINJ aggregated", bool(irq and pit)):
+        pit_ms = int(tokens(pit.group(0))["inhibited_ms"])
+        irq_ms = int(tokens(irq.group(0))["inhibited_ms"])
+        check(f"wrap/{vm}: PIT_REINJ inhibited for most of the VM's life "
+              f"({pit_ms} ms of {life // 10**6} ms)",
+              0.5 * life / 1e6 <= pit_ms <= life / 1e6 + 1)
+        check(f"wrap/{vm}: IRQWIN inhibited_ms ({irq_ms}) within the VM's life",
+              0 <= irq_ms <= life / 1e6)
+
+
+def check_seedpatch(d, recs):
+    """vCPU 256: xAPIC ID (u8)256 = 0 matches, so the round trip does not inhibit."""
+    head, steps, vms = kvmdrive(read(os.path.join(d, "kvmdrive.seedpatch")))
+    if not check("seedpatch: kvmdrive completed with vCPU 256",
+                 head.get("done") == "ok" and len(vms) == 1, str(head)):
+        return
+    ids = [r for r in recs if r.get("vm") == vms[0] and r["event"] == "apic_id"]
+    check(f"seedpatch/{vms[0]}: vcpu_id=256 xapic_id=0 match=yes inhibit=no",
+          any(r.get("vcpu_id") == "256" and r.get("xapic_id") == "0"
+              and r.get("match") == "yes" and r.get("inhibit") == "no" for r in ids),
+          str(ids))
+    asked = [r for r in recs if r.get("vm") == vms[0] and r["event"] != "apic_id"
+             and r["reason"] == "APIC_ID_MODIFIED"]
+    check(f"seedpatch/{vms[0]}: no APIC_ID_MODIFIED request at all", not asked, str(asked))
 
 
 def check_files(base):
@@ -283,6 +365,10 @@ def main(base):
             check("twovms: two VMs at once, B's thread only touches B",
                   len(vms) == 2 and on == {vms[-1]}, f"VMs {vms}, B's thread on {on}")
     n_tp, n_changed = check_tracepoint(read(os.path.join(cmp_dir, "trace")), recs, reasons)
+    unnamed = [r["seq"] for r in recs if r["site"] in ("?", "-") and r["event"] in ("set", "clear")]
+    check("compare: every set/clear names the KVM function that asked", not unnamed,
+          f"seq {unnamed[:5]}")
+    check_wrap(os.path.join(a1, "wrap"), reasons)
     check_states(cmp_dir, recs)
     vms = read(os.path.join(cmp_dir, "vms"))
     check("vms: every compared VM is listed as exited",
@@ -314,6 +400,7 @@ def main(base):
                    and r.get("init") != "yes"]
         check(f"avic0/{vm}: nothing but VM creation changes the mask", not changed,
               str(changed[:2]))
+    check_seedpatch(os.path.join(a0, "avic0"), recs0)
     check_files(base)
     print(f"e2e: compared {n_tp} tracepoint lines, {n_changed} transitions")
     print(f"e2e: {len(PASSED)} passed, {len(FAILED)} failed")

@@ -13,6 +13,9 @@
  *   kvmdrive basic  [--expect-disabled] [--kver M.N]
  *   kvmdrive avic0  [--kver M.N]          (= basic --expect-disabled)
  *   kvmdrive twovms [--expect-disabled] [--kver M.N]
+ *   kvmdrive seedpatch [--expect-disabled] [--kver M.N]
+ *                   vCPU 256 (xAPIC ID (u8)256 = 0): a LAPIC round trip
+ *                   that must not inhibit; run it with avic=0
  *   kvmdrive guest  [--reboots N] [--ticks T | --seconds S] [--hz HZ]
  *                   [--timeout T] [--reboot-method kbd|cf9|triple|cycle]
  *                   [--bad-apic-id-on-reboot K] [--expect-disabled]
@@ -822,6 +825,41 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* Scenario: seedpatch                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A vCPU whose id does not fit in 8 bits: vCPU 256 has xAPIC ID (u8)256 =
+ * 0, and a KVM_SET_LAPIC round trip must not inhibit ("KVM: x86: Don't
+ * inhibit APICv/AVIC if xAPIC ID mismatch is due to 32-bit ID"). Run it
+ * with avic=0 on 6.1/6.12: AVIC without x2AVIC refuses vCPU ids > 254.
+ */
+static int scenario_seedpatch(void)
+{
+	struct kvm_lapic_state lapic;
+	struct vm vm;
+	struct vcpu *v;
+	int rc;
+
+	if (vm_create(&vm))
+		return -1;
+	if (vm_create_irqchip(&vm) || vm_create_vcpu(&vm, 256))
+		goto out;
+	v = &vm.vcpu[0];
+	rc = xioctl(v->fd, KVM_GET_LAPIC, &lapic);
+	STEP("none", &vm, v->id, "lapic_get", "KVM_GET_LAPIC", rc, true,
+	     rc ? NULL : " apic_id=%u", lapic_get_id(&lapic));
+	if (rc)
+		goto out;
+	rc = xioctl(v->fd, KVM_SET_LAPIC, &lapic);
+	STEP("none", &vm, v->id, "lapic_set_same", "KVM_SET_LAPIC", rc, true,
+	     " apic_id=%u", lapic_get_id(&lapic));
+out:
+	vm_close(&vm);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Scenario: twovms                                                   */
 /* ------------------------------------------------------------------ */
 
@@ -1509,7 +1547,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: kvmdrive SCENARIO [options]\n"
-"scenarios: basic, avic0 (= basic --expect-disabled), twovms, guest\n"
+"scenarios: basic, avic0 (= basic --expect-disabled), twovms, seedpatch, guest\n"
 "  --expect-disabled          APICv is off (kvm_amd avic=0): print *-dropped\n"
 "  --kver M.N                 use the reason table of kernel M.N (default: uname)\n"
 "guest options:\n"
@@ -1636,6 +1674,8 @@ int main(int argc, char **argv)
 		scenario_basic();
 	} else if (!strcmp(g.scenario, "twovms")) {
 		scenario_twovms();
+	} else if (!strcmp(g.scenario, "seedpatch")) {
+		scenario_seedpatch();
 	} else if (!strcmp(g.scenario, "guest")) {
 		scenario_guest();
 	} else {

@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# Usage: scripts/buildroot.sh LINE [--rebuild]         ensure LINE's build root, print its path
+#        scripts/buildroot.sh LINE --dkms-build SRCDIR  dkms add + build -k KVER in the root,
+#                                                       print the built .ko (host path)
+#        scripts/buildroot.sh LINE --w1 SRCDIR          make -C module W=1 in the root,
+#                                                       print the compiler diagnostics
+#
+# The module built the way an admin builds it: DKMS inside a debootstrap
+# (minbase) of the kernel's own Debian release, with that release's compiler
+# and the line's linux-headers-KVER (KVER from fetch-kernel.sh).  One root
+# per release, named after the first suite of the line in kernels.conf
+# (bullseye, bookworm, trixie, sid, trixie-backports), cached in
+# $APICV_CACHE/roots/NAME; marker NAME/.apicv/complete (a root without it is
+# half-built and is rebuilt), logs in $APICV_CACHE/logs/buildroot-NAME-*.log.
+# The compiler is the one the kernel config names (CONFIG_CC_VERSION_TEXT).
+# Fast when the root has the headers; a new KVER replaces the old headers.
+# The host's /etc/apt is never touched (debootstrap: host apt-get if missing).
+#
+# Exit: 0 ok; 1 root, headers, toolchain or dkms broken; 2 usage;
+#       3 the module source does not compile (the toolchain self-test passed);
+#       4 (--w1 only) it compiles, with warnings.
+# shellcheck disable=SC2016 # dpkg-query formats and sh -c scripts: single quotes on purpose
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+usage() { sed -n '2,21s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+[[ $# -ge 1 && ${1:-} != -* ]] || usage
+line=$1 mode=ensure src='' rebuild=0
+shift
+case ${1:-} in
+'') ;;
+--rebuild) rebuild=1 ;;
+--dkms-build | --w1)
+	mode=${1#--}
+	src=${2:-}
+	[[ -n $src && -f $src/dkms.conf && -d $src/module ]] || die "$1 SRCDIR: need SRCDIR/dkms.conf and SRCDIR/module/"
+	src=$(cd "$src" && pwd)
+	;;
+*) usage ;;
+esac
+[[ $(id -u) == 0 ]] || die "run as root (debootstrap, chroot)"
+
+kline_load "$line"
+name=${KL_SUITES%%,*}       # bookworm, sid, trixie-backports, ...
+base=${name%-backports}     # the release debootstrap installs
+roots=$APICV_CACHE/roots
+root=$roots/$name
+logdir=$APICV_CACHE/logs
+mkdir -p "$roots/.locks" "$logdir"
+
+# ---- helpers ----------------------------------------------------------------
+
+# in_root CMD...: run CMD in the root with a clean environment.
+in_root() {
+	chroot "$root" /usr/bin/env -i HOME=/root LC_ALL=C TERM=dumb \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+# umount_under DIR: unmount everything mounted at or below DIR (deepest first).
+umount_under() {
+	local m
+	awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
+		while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
+}
+
+mount_proc() { mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"; }
+
+# run_logged LOG CMD...: run CMD with its output in LOG; on failure show the tail.
+run_logged() {
+	local logf=$1 rc=0
+	shift
+	"$@" >>"$logf" 2>&1 || rc=$?
+	if ((rc)); then
+		tail -n 25 "$logf" >&2
+		log "failed (exit $rc): $*  [log: $logf]"
+	fi
+	return $rc
+}
+
+# kernel_config: path of the fetched kernel's config (CONFIG_CC_VERSION_TEXT is read from it).
+kernel_config() {
+	local kd
+	kd=$(kline_dir "$line")
+	find -L "$kd/root" \( -path "*/boot/config-$kver" -o -path "*/modules/$kver/config" \) -print -quit
+}
+cc_text_of() { sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$1"; }
+
+# gcc_pkg TEXT: "gcc-12 (Debian ...) 12.2.0" or "x86_64-linux-gnu-gcc-14 (...)" -> gcc-NN
+gcc_pkg() {
+	local cmd=${1%% *} v
+	cmd=${cmd#x86_64-linux-gnu-}
+	if [[ $cmd =~ ^gcc-[0-9]+$ ]]; then
+		echo "$cmd"
+	elif [[ $cmd == gcc && $1 =~ \)\ ([0-9]+)\. ]]; then
+		v=${BASH_REMATCH[1]}
+		echo "gcc-$v"
+	else
+		die "kernel $kver was not built with gcc ('$1'): not supported"
+	fi
+}
+
+root_installed() { # PKG...: all installed in the root?
+	local p st
+	for p in "$@"; do
+		st=$(in_root dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) || return 1
+		[[ $st == installed ]] || return 1
+	done
+}
+
+# ---- the root ---------------------------------------------------------------
+
+write_sources() {
+	local r=$1 m=$DEBIAN_MIRROR s
+	{
+		if [[ $base == sid || $base == unstable ]]; then
+			echo "deb $m/debian $base main"
+		else
+			echo "deb $m/debian $base main"
+			echo "deb $m/debian $base-updates main"
+			echo "deb $m/debian-security $base-security main"
+		fi
+		for s in ${KL_SUITES//,/ }; do
+			[[ $s == "$base" || $s == "$base-updates" || $s == "$base-security" ]] && continue
+			[[ $s == *-security ]] && echo "deb $m/debian-security $s main" || echo "deb $m/debian $s main"
+		done
+	} >"$r/etc/apt/sources.list"
+	rm -f "$r/etc/apt/sources.list.d/debian.sources"
+}
+
+create_root() {
+	local tmp=$roots/$name.tmp logf=$logdir/buildroot-$name-create.log t0=$SECONDS
+	: >"$logf"
+	host_apt_install debootstrap debian-archive-keyring # no-op when installed
+	umount_under "$tmp"
+	rm -rf --one-file-system "$tmp"
+	log "$name: debootstrap --variant=minbase $base (log $logf)"
+	mkdir -p "$roots/.debs/$base"
+	run_logged "$logf" debootstrap --variant=minbase --components=main \
+		--keyring="$DEBIAN_KEYRING" --cache-dir="$roots/.debs/$base" \
+		"$base" "$tmp" "$DEBIAN_MIRROR/debian" || die "$name: debootstrap failed"
+	log "$name: debootstrap done ($((SECONDS - t0))s)"
+	write_sources "$tmp"
+	# A build chroot: no daemons, no docs, no fsync per file, no recommends.
+	printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
+	chmod 755 "$tmp/usr/sbin/policy-rc.d"
+	printf 'APT::Install-Recommends "false";\nAcquire::Languages "none";\nAcquire::Retries "3";\n' \
+		>"$tmp/etc/apt/apt.conf.d/90apicv-buildroot"
+	printf 'force-unsafe-io\npath-exclude=/usr/share/man/*\npath-exclude=/usr/share/locale/*\npath-exclude=/usr/share/doc/*\npath-include=/usr/share/doc/*/copyright\n' \
+		>"$tmp/etc/dpkg/dpkg.cfg.d/90apicv-buildroot"
+	mkdir -p "$tmp/.apicv"
+	echo "$name $base $(date -u +%FT%TZ)" >"$tmp/.apicv/created"
+	mv "$tmp" "$root"
+	touch "$root/.apicv/complete" # dkms etc. are installed with the headers (and checked each run)
+}
+
+# install_packages PKG...: apt-get install in the root; for a backports root,
+# retry with -t BACKPORTS when the plain resolution fails.
+install_packages() {
+	local logf=$1
+	shift
+	in_root dpkg --configure -a >>"$logf" 2>&1 || true
+	run_logged "$logf" in_root apt-get install -y -q "$@" && return 0
+	if [[ $name == *-backports ]]; then
+		log "$name: retrying with -t $name"
+		run_logged "$logf" in_root apt-get install -y -q -t "$name" "$@" && return 0
+	fi
+	return 1
+}
+
+# root_apt_update LOG: apt-get update in the root.  A Release file past its
+# Valid-Until (a stale mirror or a wrong clock) is accepted on a second try,
+# loudly: the signature is still checked.
+root_apt_update() {
+	local logf=$1
+	in_root apt-get update -q >>"$logf" 2>&1 && ! grep -q '^E: ' "$logf" && return 0
+	if grep -q 'is expired' "$logf"; then
+		log "$name: WARNING: $(grep -m1 'is expired' "$logf" | sed 's/^E: //'); retrying with Acquire::Check-Valid-Until=false"
+		run_logged "$logf" in_root apt-get update -q -oAcquire::Check-Valid-Until=false && return 0
+	fi
+	tail -n 25 "$logf" >&2
+	die "$name: apt-get update failed in the root (log $logf)"
+}
+
+ensure_root() {
+	local logf=$logdir/buildroot-$name-packages.log cfg cctext hcc old rootcc ccmatch t0=$SECONDS
+	kver=$("$SCRIPTS_DIR/fetch-kernel.sh" "$line") || die "fetch-kernel.sh $line failed"
+	cfg=$(kernel_config)
+	[[ -n $cfg ]] || die "no config for $kver in $(kline_dir "$line")"
+	cctext=$(cc_text_of "$cfg")
+	gccp=$(gcc_pkg "$cctext")
+	hdr=linux-headers-$kver
+	pkgs=("$hdr" "$gccp" make dkms kmod libelf-dev xz-utils zstd openssl)
+
+	if ((rebuild)) || [[ -d $root && ! -e $root/.apicv/complete ]]; then
+		log "$name: $([[ $rebuild == 1 ]] && echo rebuild requested || echo half-built root): removing $root"
+		umount_under "$root"
+		rm -rf --one-file-system "$root"
+	fi
+	[[ -d $root ]] || create_root
+	# For apt in the root (never write through a symlink there: it would land on the host).
+	rm -f "$root/etc/resolv.conf"
+	cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+
+	if ! root_installed "${pkgs[@]}"; then
+		mount_proc
+		: >"$logf"
+		t0=$SECONDS
+		log "$name: installing ${pkgs[*]} (log $logf)"
+		root_apt_update "$logf"
+		install_packages "$logf" "${pkgs[@]}" ||
+			die "$name: cannot install ${pkgs[*]} (headers candidates: $(in_root apt-cache pkgnames linux-headers- | grep -F "${kver%%-*}" | tr '\n' ' '))"
+		# Headers of an older KVER of this line: remove them (and what they pulled in).
+		mapfile -t old < <(in_root dpkg-query -W -f='${Package} ${db:Status-Status}\n' 'linux-headers-*' 2>/dev/null |
+			awk -v h="$hdr" '$2 == "installed" && $1 != h && $1 !~ /-common$/ { print $1 }')
+		if ((${#old[@]})); then
+			log "$name: removing old headers ${old[*]}"
+			run_logged "$logf" in_root apt-get purge -y -q "${old[@]}" || true
+		fi
+		run_logged "$logf" in_root apt-get autoremove --purge -y -q || true
+		in_root apt-get clean
+		rm -f "$root"/.apicv/selftest-*
+		log "$name: packages ready ($((SECONDS - t0))s)"
+	fi
+	in_root test -f "/lib/modules/$kver/build/Makefile" ||
+		die "$name: $hdr installed but /lib/modules/$kver/build/Makefile missing in the root"
+	hcc=$(cc_text_of "$root/usr/src/linux-headers-$kver/.config")
+	[[ $hcc == "$cctext" ]] || log "$name: WARNING: headers built with '$hcc', kernel with '$cctext'"
+	rootcc=$(in_root "${cctext%% *}" --version 2>/dev/null | head -n1) || true
+	[[ $rootcc == "$cctext" ]] && ccmatch="same compiler" || ccmatch="WARNING: compiler differs from the kernel's"
+	log "$name: kver $kver, headers $hdr ($(in_root dpkg-query -W -f='${Version}' "$hdr")), kernel cc '$cctext', root '${cctext%% *} --version': '$rootcc' ($ccmatch)"
+	[[ -e $root/.apicv/selftest-$kver ]] || selftest
+}
+
+# selftest: a trivial module proves root + headers + compiler; after it, a
+# failing build is the module source's fault.
+selftest() {
+	local d=$root/tmp/apicv-selftest logf=$logdir/buildroot-$name-selftest.log
+	rm -rf "$d"
+	mkdir -p "$d"
+	printf '#include <linux/module.h>\nstatic int __init st_init(void) { return 0; }\nstatic void __exit st_exit(void) { }\nmodule_init(st_init);\nmodule_exit(st_exit);\nMODULE_LICENSE("GPL");\n' >"$d/apicv_selftest.c"
+	echo 'obj-m := apicv_selftest.o' >"$d/Kbuild"
+	mount_proc
+	: >"$logf"
+	run_logged "$logf" in_root make -C "/lib/modules/$kver/build" M=/tmp/apicv-selftest modules ||
+		die "$name: TOOLCHAIN BROKEN: a trivial module does not build against $hdr (log $logf)"
+	[[ -e $d/apicv_selftest.ko ]] || die "$name: self-test built no .ko (log $logf)"
+	rm -rf "$d"
+	touch "$root/.apicv/selftest-$kver"
+	log "$name: self-test module built against $kver"
+}
+
+# ---- commands ---------------------------------------------------------------
+
+# copy_src DEST: SRCDIR's dkms.conf and module sources (no build products).
+copy_src() {
+	local dest=$1
+	rm -rf "$dest"
+	mkdir -p "$dest/module"
+	cp "$src/dkms.conf" "$dest/"
+	find "$src/module" -maxdepth 1 -type f \( -name Kbuild -o -name Makefile -o -name '*.[ch]' \) \
+		! -name '*.mod.c' -exec cp {} "$dest/module/" \;
+}
+
+# cc_of_ko KO (root path): the .comment of the built module (the compiler used).
+cc_of_ko() {
+	in_root sh -c 'case $1 in *.xz) xz -dc "$1";; *.zst) zstd -qdc "$1";; *.gz) gzip -dc "$1";; *) cat "$1";; esac >/tmp/apicv-cc.ko &&
+		readelf -p .comment /tmp/apicv-cc.ko | sed -n "s/^ *\[ *[0-9a-f]*\] *//p" | sort -u | tr "\n" " "; rm -f /tmp/apicv-cc.ko' sh "$1"
+}
+
+dkms_build() {
+	local pkg=apicv-trace ver logf=$logdir/buildroot-$name-dkms.log rc=0 mlog k
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$src/dkms.conf")
+	[[ -n $ver ]] || die "no PACKAGE_VERSION in $src/dkms.conf"
+	mount_proc
+	in_root dkms remove "$pkg/$ver" --all >/dev/null 2>&1 || true
+	rm -rf "$root/var/lib/dkms/$pkg/$ver"
+	copy_src "$root/usr/src/$pkg-$ver"
+	: >"$logf"
+	run_logged "$logf" in_root dkms add -m "$pkg" -v "$ver" || die "$name: dkms add failed (root/dkms problem)"
+	log "$name: dkms build -m $pkg -v $ver -k $kver (log $logf)"
+	in_root dkms build -m "$pkg" -v "$ver" -k "$kver" >>"$logf" 2>&1 || rc=$?
+	if ((rc)); then
+		mlog=$(find "$root/var/lib/dkms/$pkg/$ver" -name make.log -print -quit 2>/dev/null)
+		tail -n 15 "$logf" >&2
+		if [[ -n $mlog ]] && grep -qE '(error|Error [0-9]+)' "$mlog"; then
+			log "$name: MODULE SOURCE DOES NOT COMPILE for $kver (dkms exit $rc; root and headers are fine: self-test passed)"
+			log "first errors ($mlog):"
+			grep -E ': (fatal )?error:' "$mlog" | head -n 20 >&2 || true
+			log "---- make.log (last 40 lines) ----"
+			tail -n 40 "$mlog" >&2
+			exit 3
+		fi
+		[[ -n $mlog ]] && tail -n 40 "$mlog" >&2
+		die "$name: dkms build failed (exit $rc) without a compile error: dkms refused it or root/dkms problem (log $logf)"
+	fi
+	for k in "/var/lib/dkms/$pkg/$ver/$kver/x86_64/module/apicv_trace.ko"{,.xz,.zst,.gz}; do
+		if [[ -e $root$k ]]; then
+			log "$name: built $k; vermagic '$(in_root modinfo -F vermagic "$k")'; compiled by: $(cc_of_ko "$k")"
+			echo "$root$k"
+			return 0
+		fi
+	done
+	die "$name: dkms build succeeded but no apicv_trace.ko for $kver under $root/var/lib/dkms/$pkg/$ver"
+}
+
+w1_build() {
+	local logf=$logdir/buildroot-$name-w1.log rc=0 diags
+	copy_src "$root/tmp/apicv-w1"
+	mount_proc
+	log "$name: make -C module KDIR=/usr/src/linux-headers-$kver W=1 (log $logf)"
+	in_root make -k -C /tmp/apicv-w1/module KVER="$kver" KDIR="/usr/src/linux-headers-$kver" W=1 >"$logf" 2>&1 || rc=$?
+	diags=$(grep -E ': (warning|error|fatal error):|^WARNING:|You are using:' "$logf" || true)
+	[[ -n $diags ]] && echo "$diags"
+	if ((rc)); then
+		log "$name: W=1 build FAILED (module source does not compile), $(grep -c ': error:' "$logf" || true) errors; log $logf"
+		exit 3
+	fi
+	if [[ -n $diags ]]; then
+		log "$name: W=1 build: $(wc -l <<<"$diags") warnings (listed on stdout)"
+		exit 4
+	fi
+	log "$name: W=1 build clean; compiled by: $(cc_of_ko /tmp/apicv-w1/module/apicv_trace.ko)"
+}
+
+exec 9>"$roots/.locks/$name.lock"
+flock -w 3600 9 || die "timeout waiting for the lock on $root"
+# Whatever happens, leave nothing mounted in the root (debootstrap's own mounts included).
+trap 'umount_under "$root"; umount_under "$roots/$name.tmp"' EXIT
+ensure_root
+case $mode in
+ensure) echo "$root" ;;
+dkms-build) dkms_build ;;
+w1) w1_build ;;
+esac

@@ -202,24 +202,25 @@ struct at_snap {
 	char line[AT_LINE_MAX];
 };
 
-/* Copy one VM's readable records; positions that are gone count as lost. */
+/*
+ * Copy one VM's readable records; positions that are gone count as lost.
+ * Records written after the snapshot was sized are left for the next read.
+ */
 static void at_snap_vm(struct at_snap *s, const struct at_vm *vm,
 		       size_t max_recs)
 {
 	const struct at_ring *ring = vm->ring;
 	struct at_snap_vm *sv = &s->vms[s->nvms];
-	u64 pos, head = at_ring_head(ring), first = at_ring_first(ring);
-
 	u64 floor = READ_ONCE(vm->hist_floor);
+	u64 pos, head = at_ring_head(ring);
+	u64 first = max(at_ring_first(ring), floor);
 
 	at_key_of(vm, sv->key);
-	first = max(first, floor);
 	sv->lost = first - floor;
-	for (pos = first; pos < head; pos++) {
+	for (pos = first; pos < head && s->nrecs < max_recs; pos++) {
 		struct at_snap_rec *sr = &s->recs[s->nrecs];
 
-		if (s->nrecs >= max_recs ||
-		    at_ring_read(ring, pos, &sr->rec) != AT_RING_OK) {
+		if (at_ring_read(ring, pos, &sr->rec) != AT_RING_OK) {
 			sv->lost++;
 			continue;
 		}
@@ -241,6 +242,15 @@ static void at_snap_free(struct at_snap *s)
 	kvfree(s->recs);
 	kvfree(s->vms);
 	kfree(s);
+}
+
+/* Room for a VM's records: what its ring holds now, plus what may come. */
+static size_t at_snap_room(const struct at_vm *vm)
+{
+	u64 head = at_ring_head(vm->ring);
+	u64 first = max(at_ring_first(vm->ring), READ_ONCE(vm->hist_floor));
+
+	return min_t(u64, head - first + 64, at_ring_capacity(vm->ring));
 }
 
 static struct at_snap *at_snap_alloc(size_t nvms, size_t nrecs)
@@ -270,7 +280,7 @@ static struct at_snap *at_snap_take(const struct at_vm *one)
 	struct at_vm *vm;
 
 	if (one) {
-		nrecs = at_ring_capacity(one->ring);
+		nrecs = at_snap_room(one);
 		s = at_snap_alloc(1, nrecs);
 		if (s)
 			at_snap_vm(s, one, nrecs);
@@ -280,7 +290,7 @@ static struct at_snap *at_snap_take(const struct at_vm *one)
 	mutex_lock(&at_vm_mutex);
 	at_for_each_vm(vm) {
 		nvms++;
-		nrecs += at_ring_capacity(vm->ring);
+		nrecs += at_snap_room(vm);
 	}
 	s = at_snap_alloc(nvms, nrecs);
 	if (s) {

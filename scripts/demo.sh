@@ -45,6 +45,9 @@ wait
 echo "## after both VMs powered off" >&3
 show cat $D/vms
 web=$(grep -m1 '^VM vm=' /tmp/web.log | sed 's/^VM vm=\([^ ]*\).*/\1/')
+batch=$(grep -m1 '^VM vm=' /tmp/batch.log | sed 's/^VM vm=\([^ ]*\).*/\1/')
+echo "## web is vm=$web (bad xAPIC ID at its 2nd reboot), batch is vm=$batch" >&3
+echo >&3
 show cat $D/vm/$web/state
 echo "# grep -v reason=IRQWIN $D/vm/$web/events | tail -n 12" >&3
 grep -v reason=IRQWIN $D/vm/$web/events | tail -n 12 >&3

@@ -122,10 +122,15 @@ static void t_wraparound(void)
 	}
 	CHECK_EQ(at_ring_head(r), 100);
 	CHECK_EQ(at_ring_first(r), 92);
-	for (p = 0; p < 92; p++)
+	for (p = 0; p < 92; p++) {
 		CHECKF(at_ring_read(r, p, rec) == AT_RING_LOST, "pos %" PRIu64, p);
-	for (p = 92; p < 100; p++)
+		CHECKF(!at_ring_present(r, p), "pos %" PRIu64, p);
+	}
+	for (p = 92; p < 100; p++) {
 		rec_expect(r, p, 3, p);
+		CHECKF(at_ring_present(r, p), "pos %" PRIu64, p);
+	}
+	CHECK(!at_ring_present(r, 100));
 	CHECK_EQ(at_ring_read(r, 100, rec), AT_RING_NOTYET);
 	CHECK_EQ(at_ring_read(r, 107, rec), AT_RING_NOTYET);
 	CHECK_EQ(at_ring_read(r, 1000, rec), AT_RING_NOTYET);

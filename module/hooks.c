@@ -298,6 +298,12 @@ static int at_request_entry(struct kretprobe_instance *ri,
 
 	at_request_args(regs, &kvm, &bit, &set);
 	d->old = at_kvm_mask(kvm);
+	/* Asked by the hooked xAPIC ID check: it led to an inhibit request. */
+	outer = at_req_find(AT_REQ_APIC_ID);
+	if (outer && outer->kvm != kvm)
+		outer = NULL;
+	if (outer)
+		outer->nested = true;
 	req = at_req_claim(AT_REQ_REQUEST);
 	d->req = req;
 	if (!req)
@@ -305,16 +311,11 @@ static int at_request_entry(struct kretprobe_instance *ri,
 	req->kvm = kvm;
 	req->bit = bit;
 	req->set = set;
-	req->site = at_caller(regs);
 	/*
-	 * Asked by the hooked xAPIC ID check, which tail-calls us: our
-	 * return address is its hijacked one. Use the check's caller.
+	 * The xAPIC ID check tail-calls us, so our return address is its
+	 * hijacked one: use the check's caller.
 	 */
-	outer = at_req_find(AT_REQ_APIC_ID);
-	if (outer && outer->kvm == kvm) {
-		outer->nested = true;
-		req->site = outer->site;
-	}
+	req->site = outer ? outer->site : at_caller(regs);
 	return 0;
 }
 NOKPROBE_SYMBOL(at_request_entry);

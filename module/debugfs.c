@@ -149,12 +149,16 @@ static void at_key_of(const struct at_vm *vm, char *out)
 /*
  * Records no reader can get any more: overwritten, abandoned, or cleared
  * from the history (those are not counted). Exact once writers are done.
+ * Only a ring that ever abandoned a write needs its slots looked at.
  */
 static u64 at_vm_lost(const struct at_vm *vm)
 {
 	u64 floor = READ_ONCE(vm->hist_floor), head = at_ring_head(vm->ring);
-	u64 pos = max(at_ring_first(vm->ring), floor), lost = pos - floor;
+	u64 cap = at_ring_capacity(vm->ring);
+	u64 pos = max(head > cap ? head - cap : 0, floor), lost = pos - floor;
 
+	if (!at_ring_dropped(vm->ring))
+		return lost;
 	for (; pos < head; pos++)
 		lost += !at_ring_present(vm->ring, pos);
 	return lost;
@@ -188,6 +192,7 @@ static void at_mask_names(struct seq_file *m, unsigned long mask)
 struct at_snap_vm {
 	char key[AT_KEY_LEN];
 	u64 lost;
+	size_t room;		/* records this VM may add to the snapshot */
 };
 
 struct at_snap_rec {
@@ -247,65 +252,72 @@ static void at_snap_free(struct at_snap *s)
 /* Room for a VM's records: what its ring holds now, plus what may come. */
 static size_t at_snap_room(const struct at_vm *vm)
 {
-	u64 head = at_ring_head(vm->ring);
-	u64 first = max(at_ring_first(vm->ring), READ_ONCE(vm->hist_floor));
+	u64 head = at_ring_head(vm->ring), cap = at_ring_capacity(vm->ring);
+	u64 first = max(head > cap ? head - cap : 0, READ_ONCE(vm->hist_floor));
 
-	return min_t(u64, head - first + 64, at_ring_capacity(vm->ring));
-}
-
-static struct at_snap *at_snap_alloc(size_t nvms, size_t nrecs)
-{
-	struct at_snap *s = kzalloc(sizeof(*s), GFP_KERNEL);
-
-	if (!s)
-		return NULL;
-	s->vms = kvcalloc(nvms ?: 1, sizeof(*s->vms), GFP_KERNEL);
-	s->recs = kvcalloc(nrecs ?: 1, sizeof(*s->recs), GFP_KERNEL);
-	if (!s->vms || !s->recs) {
-		at_snap_free(s);
-		return NULL;
-	}
-	return s;
+	return min_t(u64, head - first + 64, cap);
 }
 
 /*
  * @one: a single VM (its debugfs file is open, so it is not freed: the
  * worker removes the file first, and that waits for us), or NULL for every
- * VM (at_vm_mutex keeps the list's VMs from being freed).
+ * VM (at_vm_mutex keeps the list's VMs from being freed; probes only
+ * append, so the first nvms entries stay the same). Each VM gets the room
+ * it was sized with, so one VM's burst cannot crowd out another's records.
  */
 static struct at_snap *at_snap_take(const struct at_vm *one)
 {
-	size_t nvms = 0, nrecs = 0;
+	size_t i, nvms = 0, nrecs = 0;
 	struct at_snap *s;
 	struct at_vm *vm;
 
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return NULL;
+	if (!one)
+		mutex_lock(&at_vm_mutex);
+	if (one)
+		nvms = 1;
+	else
+		at_for_each_vm(vm)
+			nvms++;
+	s->vms = kvcalloc(nvms ?: 1, sizeof(*s->vms), GFP_KERNEL);
+	if (!s->vms)
+		goto fail;
+	i = 0;
 	if (one) {
-		nrecs = at_snap_room(one);
-		s = at_snap_alloc(1, nrecs);
-		if (s)
-			at_snap_vm(s, one, nrecs);
-		goto sort;
+		s->vms[0].room = at_snap_room(one);
+	} else {
+		at_for_each_vm(vm) {
+			if (i == nvms)
+				break;
+			s->vms[i++].room = at_snap_room(vm);
+		}
+		nvms = i;
 	}
-
-	mutex_lock(&at_vm_mutex);
-	at_for_each_vm(vm) {
-		nvms++;
-		nrecs += at_snap_room(vm);
-	}
-	s = at_snap_alloc(nvms, nrecs);
-	if (s) {
+	for (i = 0; i < nvms; i++)
+		nrecs += s->vms[i].room;
+	s->recs = kvcalloc(nrecs ?: 1, sizeof(*s->recs), GFP_KERNEL);
+	if (!s->recs)
+		goto fail;
+	if (one) {
+		at_snap_vm(s, one, s->vms[0].room);
+	} else {
 		at_for_each_vm(vm) {
 			if (s->nvms == nvms)
 				break;	/* added since we counted */
-			at_snap_vm(s, vm, nrecs);
+			at_snap_vm(s, vm, s->nrecs + s->vms[s->nvms].room);
 			cond_resched();
 		}
+		mutex_unlock(&at_vm_mutex);
 	}
-	mutex_unlock(&at_vm_mutex);
-sort:
-	if (s)
-		sort(s->recs, s->nrecs, sizeof(*s->recs), at_cmp_gseq, NULL);
+	sort(s->recs, s->nrecs, sizeof(*s->recs), at_cmp_gseq, NULL);
 	return s;
+fail:
+	if (!one)
+		mutex_unlock(&at_vm_mutex);
+	at_snap_free(s);
+	return NULL;
 }
 
 /* seq_file positions: [0, nvms) lost lines, then records. */

@@ -186,17 +186,17 @@ NOKPROBE_SYMBOL(at_emit_bit);
  * Bring the VM's recorded mask to @new, KVM's mask after a setter call that
  * started from @old. Bits this call changed get one record each, the
  * requested @bit first and then in bit order (7.x recomputes IRQWIN on
- * every call: AT_F_SIDE). Bits that differ although this call did not
- * change them were changed by a call we missed (a kretprobe instance was
- * not available): they are corrected first, marked AT_F_MISSED, so the
- * aggregates stay exact.
+ * every call: AT_F_SIDE). Where the recorded mask differs from @old, the
+ * mask this call started from, calls we missed (no kretprobe instance was
+ * available) changed it: those bits are corrected first, marked
+ * AT_F_MISSED, so the aggregates stay exact.
  */
 static void at_emit_changes(struct at_vm *vm, const struct at_rec *tmpl,
 			    unsigned long old, unsigned long new,
 			    unsigned int bit)
 {
 	unsigned long cur = READ_ONCE(vm->mask);
-	unsigned long missed = (cur ^ new) & ~(old ^ new);
+	unsigned long missed = cur ^ old;	/* @old was read under KVM's lock */
 	unsigned long changed;
 	unsigned int b;
 
@@ -816,6 +816,7 @@ void at_hooks_show(struct seq_file *m)
 static int at_module_notify(struct notifier_block *nb, unsigned long action,
 			    void *data)
 {
+	static bool vendor_live;	/* a vendor module went live */
 	struct module *mod = data;
 	bool kvm = !strcmp(mod->name, "kvm");
 
@@ -823,11 +824,17 @@ static int at_module_notify(struct notifier_block *nb, unsigned long action,
 		return NOTIFY_DONE;
 	mutex_lock(&at_hooks_mutex);
 	if (action == MODULE_STATE_GOING) {
-		WRITE_ONCE(at_gen, at_gen + 1);
+		/* a vendor module whose init failed never ran our sites */
+		if (kvm || vendor_live)
+			WRITE_ONCE(at_gen, at_gen + 1);
 		if (kvm)
 			at_disarm_all();
-	} else if (action == MODULE_STATE_LIVE && kvm) {
-		if (at_arm_all())
+		else
+			vendor_live = false;
+	} else if (action == MODULE_STATE_LIVE) {
+		if (!kvm)
+			vendor_live = true;
+		else if (at_arm_all())
 			at_disarm_all();	/* all or nothing, as at load */
 	}
 	mutex_unlock(&at_hooks_mutex);

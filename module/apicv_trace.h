@@ -111,8 +111,6 @@ int at_debugfs_init(void);
 void at_debugfs_exit(void);
 void at_debugfs_add_vm(struct at_vm *vm);
 void at_debugfs_remove_vm(struct at_vm *vm);
-int at_format_rec(char *buf, size_t len, const struct at_rec *r,
-		  const char *key);
 
 /* main.c: parameters */
 extern unsigned int at_ring_order;

@@ -87,8 +87,8 @@ static void at_format_comm(char *out, const char *comm)
 		strscpy(out, "-", 2);
 }
 
-int at_format_rec(char *buf, size_t len, const struct at_rec *r,
-		  const char *key)
+static int at_format_rec(char *buf, size_t len, const struct at_rec *r,
+			 const char *key)
 {
 	char site[64], comm[16], vcpu[12], bit[8];
 	const char *reason = "-";
@@ -591,6 +591,14 @@ static void at_key_by_id(unsigned int id, char *out)
  * A record a writer is still copying (microseconds: writers run with
  * preemption off) is waited for briefly, unless @nonblock.
  */
+static bool at_follow_lost(struct at_follower *f, u64 n)
+{
+	f->len = scnprintf(f->line, sizeof(f->line), "lost=%llu\n", n);
+	f->cursor += n;
+	f->off = 0;
+	return true;
+}
+
 static bool at_follow_next(struct at_follower *f, bool nonblock)
 {
 	u64 head = at_ring_head(at_stream), first = at_ring_first(at_stream);
@@ -598,13 +606,8 @@ static bool at_follow_next(struct at_follower *f, bool nonblock)
 	struct at_rec rec;
 	int tries;
 
-	if (f->cursor < first) {
-		f->len = scnprintf(f->line, sizeof(f->line), "lost=%llu\n",
-				   first - f->cursor);
-		f->cursor = first;
-		f->off = 0;
-		return true;
-	}
+	if (f->cursor < first)
+		return at_follow_lost(f, first - f->cursor);
 	for (tries = 0; f->cursor < head; tries++) {
 		switch (at_ring_read(at_stream, f->cursor, &rec)) {
 		case AT_RING_OK:
@@ -615,22 +618,13 @@ static bool at_follow_next(struct at_follower *f, bool nonblock)
 			f->off = 0;
 			return true;
 		case AT_RING_LOST:
-			f->len = scnprintf(f->line, sizeof(f->line),
-					   "lost=1\n");
-			f->cursor++;
-			f->off = 0;
-			return true;
+			return at_follow_lost(f, 1);
 		case AT_RING_NOTYET:
 			if (nonblock)
 				return false;
 			/* or the writer gave the position up */
-			if (tries >= 10) {
-				f->len = scnprintf(f->line, sizeof(f->line),
-						   "lost=1\n");
-				f->cursor++;
-				f->off = 0;
-				return true;
-			}
+			if (tries >= 10)
+				return at_follow_lost(f, 1);
 			schedule_timeout_interruptible(1);
 			break;
 		}

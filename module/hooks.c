@@ -410,20 +410,11 @@ static int at_init_vm_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	rec.site = d->site;
 	rec.new_mask = mask;
 	at_emit(vm, &rec);
-	for (b = AT_MAX_BITS - 1; b >= 0; b--) {
-		if (!(mask & BIT(b)))
-			continue;
-		at_rec_init(&rec, AT_EV_SET);
-		rec.site = d->site;
-		rec.bit = b;
-		rec.old_mask = cur;
-		cur |= BIT(b);
-		rec.new_mask = cur;
-		rec.result = AT_RES_CHANGED;
-		rec.flags = AT_F_INIT;
-		at_account(vm, b, true, rec.ns);
-		at_emit(vm, &rec);
-	}
+	at_rec_init(&rec, AT_EV_SET);	/* template for the reasons' records */
+	rec.site = d->site;
+	for (b = AT_MAX_BITS - 1; b >= 0; b--)
+		if (mask & BIT(b))
+			cur = at_emit_bit(vm, &rec, cur, b, AT_F_INIT);
 out:
 	rcu_read_unlock();
 	return 0;

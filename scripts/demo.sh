@@ -24,10 +24,7 @@ make -s -C "$top/tests/e2e" >&2
 payload=$(mktemp -d "${TMPDIR:-/tmp}/apicv-demo.XXXXXX")
 out=$(mktemp -d "${TMPDIR:-/tmp}/apicv-demo-out.XXXXXX")
 trap 'rm -rf "$payload" "$out"' EXIT
-case $ko in
-*.xz) xz -dc "$ko" >"$payload/apicv_trace.ko" ;;
-*) cp "$ko" "$payload/apicv_trace.ko" ;;
-esac
+ko_unpack "$ko" "$payload/apicv_trace.ko"
 cp "$top/tests/e2e/kvmdrive" "$payload/"
 cat >"$payload/run.sh" <<'RUN'
 D=/sys/kernel/debug/apicv_trace

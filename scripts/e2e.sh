@@ -31,11 +31,7 @@ mkdir -p "$results"
 make -s -C "$top/tests/e2e" >&2
 payload=$(mktemp -d "${TMPDIR:-/tmp}/apicv-payload.XXXXXX")
 trap 'rm -rf "$payload"' EXIT
-case $ko in
-*.xz) xz -dc "$ko" >"$payload/apicv_trace.ko" ;;
-*.zst) zstd -qdc "$ko" >"$payload/apicv_trace.ko" ;;
-*) cp "$ko" "$payload/apicv_trace.ko" ;;
-esac
+ko_unpack "$ko" "$payload/apicv_trace.ko"
 cp "$top/tests/e2e/"{kvmdrive,followtest,guest.sh} "$payload/"
 
 rc=0

@@ -55,12 +55,8 @@ done | awk '$1 == "insmod" { print $2 }' | sort -u | while read -r ko; do
 	ko=$(readlink -f "$ko")
 	rel=${ko#"$src"/}
 	mkdir -p "$dst/$(dirname "$rel")"
-	case $ko in
-	*.ko.xz) xz -dc "$ko" >"$dst/${rel%.xz}" ;;
-	*.ko.zst) zstd -qdc "$ko" >"$dst/${rel%.zst}" ;;
-	*.ko.gz) gzip -dc "$ko" >"$dst/${rel%.gz}" ;;
-	*) cp "$ko" "$dst/$rel" ;;
-	esac
+	rel=${rel%.xz} rel=${rel%.zst} rel=${rel%.gz}
+	ko_unpack "$ko" "$dst/$rel"
 done
 for f in modules.order modules.builtin modules.builtin.modinfo; do
 	[[ -e $src/$f ]] && cp "$src/$f" "$dst/"

@@ -48,7 +48,8 @@ struct at_vm {
 	atomic64_t transitions;		/* changed bits */
 	atomic64_t events;
 	struct at_reason_stat {
-		atomic64_t sets, clears, noops, filtered, dropped;
+		atomic64_t sets, clears, noops, filtered, dropped,
+			   absorbed;
 		u64 since_ns;		/* valid while the bit is set */
 		atomic64_t total_ns;	/* closed intervals only */
 	} reason[AT_MAX_BITS];

@@ -6,9 +6,15 @@
  * out, the reason bit names, and the fields read from struct kvm.
  *
  * Lines covered (see shared notes kvm-versions.md):
- *   5.10  kvm_request_apicv_update(kvm, activate, bit), no lock
- *   6.1   __kvm_set_or_clear_apicv_inhibit(kvm, reason, set), write lock held
- *   6.12+ as 6.1 (GCC may split the body into a .part.N clone)
+ *   5.10  kvm_request_apicv_update(kvm, activate, bit), no lock;
+ *         kvm_apicv_init() sets DISABLE at VM creation
+ *   6.1   __kvm_set_or_clear_apicv_inhibit(kvm, reason, set), write lock
+ *         held; kvm_lapic_xapic_id_updated() sets APIC_ID_MODIFIED (sticky)
+ *   6.12  as 6.1, the setter's body in a .part.N clone; APIC ID reasons
+ *         decided (set and cleared) by kvm_recalculate_apic_map()
+ *   7.2+  as 6.12, plus the IRQWIN counter (kvm_inc_or_dec_irq_window_
+ *         inhibit) and its lazy recompute in every setter call; 7.3 keeps
+ *         the reason enum in a private header
  */
 #ifndef APICV_TRACE_COMPAT_H
 #define APICV_TRACE_COMPAT_H
@@ -27,6 +33,8 @@
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(5, 16, 0)
 #define AT_KVM_5_10 1		/* kvm_request_apicv_update() era */
+#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#define AT_KVM_6_1 1		/* kvm_lapic_xapic_id_updated() era */
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -34,75 +42,47 @@
 /* ------------------------------------------------------------------ */
 
 #define AT_MAX_BITS 16		/* room for future reasons; mask is a ulong */
-
-#ifdef AT_KVM_5_10
-/* 5.10: #defines in asm/kvm_host.h, values checked at build time below. */
-#define AT_REASONS_FROM "kvm_host.h #defines (5.10)"
-#define AT_REASON_DISABLE_BIT APICV_INHIBIT_REASON_DISABLE
-#define AT_STICKY_MASK ((1UL << APICV_INHIBIT_REASON_DISABLE) | \
-			(1UL << APICV_INHIBIT_REASON_HYPERV))
-#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-/* 6.1: enum kvm_apicv_inhibit in asm/kvm_host.h, names taken from it. */
-#define AT_REASONS_FROM "enum kvm_apicv_inhibit (6.1 headers)"
-#define AT_REASON_DISABLE_BIT APICV_INHIBIT_REASON_DISABLE
-/*
- * Nothing in 6.1 clears these once set (APIC_ID_MODIFIED became
- * clearable around 6.3). DISABLE is set at VM creation only.
- */
-#define AT_STICKY_MASK ((1UL << APICV_INHIBIT_REASON_DISABLE) | \
-			(1UL << APICV_INHIBIT_REASON_APIC_ID_MODIFIED) | \
-			(1UL << APICV_INHIBIT_REASON_APIC_BASE_MODIFIED))
-#else
-/* Newer lines are added with their own tables (issue: kernel matrix). */
-#define AT_REASONS_FROM "none: kernel newer than any table"
-#define AT_REASON_DISABLE_BIT 0
-#define AT_STICKY_MASK 0UL
-#endif
-
-/* this kernel's names by bit, NULL where unknown (compat.c) */
-extern const char *const at_reason_names[AT_MAX_BITS];
+#define AT_NAME_LEN 24
 
 /*
- * Reasons the vendor module honours (its filter in this kernel's source):
- * 5.10 svm_check_apicv_inhibit_reasons / vmx_..., 6.1
- * avic_check_apicv_inhibit_reasons (all ten) / vmx_check_apicv_inhibit_reasons.
+ * Where the names come from, best first (compat.c):
+ *   5.10  the APICV_INHIBIT_REASON_* #defines in asm/kvm_host.h
+ *   6.1   enum kvm_apicv_inhibit in asm/kvm_host.h
+ *   6.12, 7.2  APICV_INHIBIT_REASONS in asm/kvm_host.h
+ *   7.3   a versioned table: the enum moved to the private
+ *         arch/x86/kvm/x86.h, which Debian's headers do not ship
+ * and, at run time on every kernel whose kvm.ko has them (6.12+), the
+ * trace eval maps of KVM's own tracepoint (TRACE_DEFINE_ENUM), which both
+ * check a versioned table and name the bits on a kernel newer than any
+ * table. Bits nobody names print as reason=unknown.
  */
-#ifdef AT_KVM_5_10
-#define AT_SVM_HONOURED 0x3fUL
-#define AT_VMX_HONOURED ((1UL << APICV_INHIBIT_REASON_DISABLE) | \
-			 (1UL << APICV_INHIBIT_REASON_HYPERV))
-#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-#define AT_SVM_HONOURED 0x3ffUL
-#define AT_VMX_HONOURED ((1UL << APICV_INHIBIT_REASON_DISABLE) | \
-			 (1UL << APICV_INHIBIT_REASON_ABSENT) | \
-			 (1UL << APICV_INHIBIT_REASON_HYPERV) | \
-			 (1UL << APICV_INHIBIT_REASON_BLOCKIRQ) | \
-			 (1UL << APICV_INHIBIT_REASON_APIC_ID_MODIFIED) | \
-			 (1UL << APICV_INHIBIT_REASON_APIC_BASE_MODIFIED))
-#else
-#define AT_SVM_HONOURED 0UL
-#define AT_VMX_HONOURED 0UL
-#endif
+struct at_reasons {
+	const char *from;			/* for status */
+	const char *name[AT_MAX_BITS];		/* in use; NULL: unknown */
+	char kernel[AT_MAX_BITS][AT_NAME_LEN];	/* from the running kvm */
+	bool kernel_read;			/* eval maps were found */
+	bool kernel_differs;			/* ...and contradict the table */
+	unsigned long sticky;			/* never cleared once set */
+	unsigned long svm_honoured, vmx_honoured; /* vendor filters */
+	unsigned int disable_bit, irqwin_bit,	/* AT_NO_BIT if unknown */
+		     apic_id_bit, phys_alias_bit;
+	unsigned long apic_map_bits;		/* decided by the APIC map */
+};
+extern struct at_reasons at_reasons;
 
-/* Build-time canary: break the build if a name we rely on moves. */
-static inline void at_compat_canary(void)
-{
-#ifdef AT_KVM_5_10
-	BUILD_BUG_ON(APICV_INHIBIT_REASON_PIT_REINJ != 4);
-#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-	BUILD_BUG_ON(APICV_INHIBIT_REASON_SEV != 9);
-	BUILD_BUG_ON(APICV_INHIBIT_REASON_APIC_ID_MODIFIED != 4);
-#endif
-	BUILD_BUG_ON(sizeof(((struct kvm_arch *)0)->apicv_inhibit_reasons) !=
-		     sizeof(unsigned long));
-}
+void at_reasons_init(void);		/* module init: the built-in table */
+void at_reasons_from_kernel(void);	/* kvm is live: read its names */
+int at_reason_bit(const char *name);	/* -1 when this kernel lacks it */
 
 static __always_inline const char *at_reason_name(unsigned int bit)
 {
-	if (bit < AT_MAX_BITS && at_reason_names[bit])
-		return at_reason_names[bit];
-	return "unknown";
+	const char *n = bit < AT_MAX_BITS ? READ_ONCE(at_reasons.name[bit]) : NULL;
+
+	return n ?: "unknown";
 }
+
+/* Build-time canary: break the build if a name we rely on moves. */
+void at_compat_canary(void);
 
 /* ------------------------------------------------------------------ */
 /* Hooked functions and their arguments.                              */
@@ -112,23 +92,46 @@ static __always_inline const char *at_reason_name(unsigned int bit)
 /* void kvm_request_apicv_update(struct kvm *kvm, bool activate, ulong bit) */
 #define AT_SYM_SETTER		"kvm_request_apicv_update"
 #define AT_SYM_REQUEST		NULL	/* no separate locked wrapper */
-#define AT_SYM_XAPIC_ID		NULL
-#define AT_APIC_ID_BIT		AT_NO_BIT
+/* void kvm_apicv_init(struct kvm *kvm, bool enable): sets DISABLE directly */
+#define AT_SYM_INIT_REASONS	"kvm_apicv_init"
 #else
 /*
  * void __kvm_set_or_clear_apicv_inhibit(struct kvm *, enum reason, bool set)
  * void kvm_set_or_clear_apicv_inhibit(struct kvm *, enum reason, bool set)
+ * Debian 6.12's GCC splits the first into a stub and a .part.0 clone.
  */
 #define AT_SYM_SETTER		"__kvm_set_or_clear_apicv_inhibit"
 #define AT_SYM_REQUEST		"kvm_set_or_clear_apicv_inhibit"
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#define AT_SYM_INIT_REASONS	NULL	/* static, inlined in kvm_arch_init_vm */
+#endif
+
+#ifdef AT_KVM_6_1
 /* static void kvm_lapic_xapic_id_updated(struct kvm_lapic *apic) */
 #define AT_SYM_XAPIC_ID		"kvm_lapic_xapic_id_updated"
-#define AT_APIC_ID_BIT		APICV_INHIBIT_REASON_APIC_ID_MODIFIED
 #else
 #define AT_SYM_XAPIC_ID		NULL
-#define AT_APIC_ID_BIT		AT_NO_BIT
 #endif
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+/*
+ * void kvm_recalculate_apic_map(struct kvm *kvm): re-decides
+ * PHYSICAL_ID_ALIASED, LOGICAL_ID_ALIASED and APIC_ID_MODIFIED on every
+ * map rebuild (6.12 T, 7.x t; kvm_recalculate_phys_map is inlined).
+ */
+#define AT_SYM_APIC_MAP		"kvm_recalculate_apic_map"
+#else
+#define AT_SYM_APIC_MAP		NULL
+#endif
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+/*
+ * void kvm_inc_or_dec_irq_window_inhibit(struct kvm *kvm, bool inc) (7.2+):
+ * IRQWIN is a counter; the setter is called only when it crosses zero
+ * while no other inhibit is set, and recomputes IRQWIN on every call.
+ */
+#define AT_SYM_IRQ_WINDOW	"kvm_inc_or_dec_irq_window_inhibit"
+#else
+#define AT_SYM_IRQ_WINDOW	NULL
 #endif
 
 /* The setter's and the request wrapper's arguments, at function entry. */
@@ -146,6 +149,13 @@ static __always_inline void at_setter_args(struct pt_regs *regs,
 #endif
 }
 #define at_request_args at_setter_args
+
+static __always_inline void at_irq_window_args(struct pt_regs *regs,
+					       struct kvm **kvm, bool *inc)
+{
+	*kvm = (struct kvm *)regs->di;
+	*inc = regs->si & 1;		/* bool inc */
+}
 
 /* int kvm_arch_init_vm(struct kvm *, unsigned long type) */
 #define AT_SYM_INIT_VM		"kvm_arch_init_vm"
@@ -204,15 +214,32 @@ static __always_inline bool at_vcpu_apic_hw_enabled(const struct kvm_vcpu *v)
 	return READ_ONCE(v->arch.apic_base) & MSR_IA32_APICBASE_ENABLE;
 }
 
+static __always_inline bool at_vcpu_x2apic(const struct kvm_vcpu *v)
+{
+	return READ_ONCE(v->arch.apic_base) & X2APIC_ENABLE;
+}
+
+/* The vCPUs of a VM (6.1+: an xarray, 5.10: an array; both RCU-safe). */
+static __always_inline int at_kvm_nr_vcpus(struct kvm *kvm)
+{
+	return atomic_read(&kvm->online_vcpus);
+}
+
+static __always_inline struct kvm_vcpu *at_kvm_vcpu(struct kvm *kvm, int i)
+{
+	return kvm_get_vcpu(kvm, i);
+}
+
 /* ------------------------------------------------------------------ */
-/* xAPIC ID as KVM compares it (6.1 kvm_lapic_xapic_id_updated only).  */
+/* xAPIC ID as KVM compares it (6.1+)                                  */
 /* ------------------------------------------------------------------ */
 
 /*
- * struct kvm_lapic is private to arch/x86/kvm/lapic.h. In 6.1 it has
- * "struct kvm_vcpu *vcpu; bool apicv_active, sw_enabled, irr_pending,
+ * struct kvm_lapic is private to arch/x86/kvm/lapic.h. From 6.1 to 7.3 it
+ * has "struct kvm_vcpu *vcpu; bool apicv_active, sw_enabled, irr_pending,
  * lvt0_in_nmi_mode; s16 isr_count; int highest_isr_cache; void *regs;",
- * so regs sits 0x18 bytes after the vcpu back pointer. The offset of that
+ * so regs sits 0x18 bytes after the vcpu back pointer (Debian binaries:
+ * vcpu/regs at 0x90/0xa8 in 6.1 and 6.12, 0xa0/0xb8 in 7.2 and 7.3). The offset of that
  * pointer is found at run time (the first pointer-sized field equal to the
  * owning vCPU) instead of trusting one build's layout; every read is
  * fault-tolerant and the result is checked before use.

@@ -43,7 +43,7 @@ static const char *const at_event_names[AT_EV_MAX] = {
 static const char *const at_result_names[AT_RES_MAX] = {
 	[AT_RES_NONE] = "-", [AT_RES_CHANGED] = "changed",
 	[AT_RES_NOOP] = "noop", [AT_RES_FILTERED] = "filtered",
-	[AT_RES_DROPPED] = "dropped",
+	[AT_RES_DROPPED] = "dropped", [AT_RES_ABSORBED] = "absorbed",
 };
 
 /* ---------------------------------------------------------------- */
@@ -124,6 +124,9 @@ static int at_format_rec(char *buf, size_t len, const struct at_rec *r,
 				       r->flags & AT_F_MATCH ? "yes" : "no");
 		n += scnprintf(buf + n, len - n, " inhibit=%s",
 			       r->flags & AT_F_INHIBIT ? "yes" : "no");
+		if (r->flags & AT_F_MAP)
+			n += scnprintf(buf + n, len - n, " alias=%s",
+				       r->flags & AT_F_ALIAS ? "yes" : "no");
 	}
 	if (r->flags & AT_F_SIDE)
 		n += scnprintf(buf + n, len - n, " side=yes");
@@ -435,14 +438,16 @@ static int at_state_show(struct seq_file *m, void *unused)
 		s64 noops = atomic64_read(&rs->noops);
 		s64 filt = atomic64_read(&rs->filtered);
 		s64 drop = atomic64_read(&rs->dropped);
+		s64 absorbed = atomic64_read(&rs->absorbed);
 
-		if (!(sets | clears | noops | filt | drop) && !(mask & BIT(b)))
+		if (!(sets | clears | noops | filt | drop | absorbed) &&
+		    !(mask & BIT(b)))
 			continue;
-		seq_printf(m, "reason=%s bit=%u now=%s sets=%lld clears=%lld noops=%lld filtered=%lld dropped=%lld inhibited_ms=%llu sticky=%s",
+		seq_printf(m, "reason=%s bit=%u now=%s sets=%lld clears=%lld noops=%lld filtered=%lld dropped=%lld absorbed=%lld inhibited_ms=%llu sticky=%s",
 			   at_reason_name(b), b, mask & BIT(b) ? "set" : "clear",
-			   sets, clears, noops, filt, drop,
+			   sets, clears, noops, filt, drop, absorbed,
 			   div_u64(at_reason_total(vm, b, end), NSEC_PER_MSEC),
-			   AT_STICKY_MASK & BIT(b) ? "yes" : "no");
+			   at_reasons.sticky & BIT(b) ? "yes" : "no");
 		if (mask & BIT(b))
 			seq_printf(m, " since_ns=%llu", READ_ONCE(rs->since_ns));
 		seq_putc(m, '\n');
@@ -503,7 +508,9 @@ static int at_status_show(struct seq_file *m, void *unused)
 	seq_printf(m, "module=apicv_trace version=%s\n", THIS_MODULE->version ?: "?");
 	seq_printf(m, "kernel=%s\n", init_utsname()->release);
 	seq_printf(m, "kvm=%s\n", at_hooks_armed() ? "hooked" : "waiting");
-	seq_printf(m, "reasons_from=\"%s\"\n", AT_REASONS_FROM);
+	seq_printf(m, "reasons_from=\"%s\" kernel_names=%s\n", at_reasons.from,
+		   !at_reasons.kernel_read ? "unavailable" :
+		   at_reasons.kernel_differs ? "differ" : "agree");
 	at_hooks_show(m);
 	seq_printf(m, "events=%lld untracked=%lld lost=%llu\n",
 		   atomic64_read(&at_stats.events),
@@ -526,15 +533,18 @@ static int at_reasons_show(struct seq_file *m, void *unused)
 {
 	bool amd = boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
 		   boot_cpu_data.x86_vendor == X86_VENDOR_HYGON;
-	unsigned long honoured = amd ? AT_SVM_HONOURED : AT_VMX_HONOURED;
+	unsigned long honoured = amd ? at_reasons.svm_honoured :
+				       at_reasons.vmx_honoured;
 	unsigned int b;
 
 	for (b = 0; b < AT_MAX_BITS; b++) {
-		if (!strcmp(at_reason_name(b), "unknown"))
+		const char *k = at_reasons.kernel[b];
+
+		if (!strcmp(at_reason_name(b), "unknown") && !k[0])
 			continue;
-		seq_printf(m, "bit=%u reason=%s sticky=%s %s=%s\n", b,
-			   at_reason_name(b),
-			   AT_STICKY_MASK & BIT(b) ? "yes" : "no",
+		seq_printf(m, "bit=%u reason=%s kernel=%s sticky=%s %s=%s\n", b,
+			   at_reason_name(b), k[0] ? k : "-",
+			   at_reasons.sticky & BIT(b) ? "yes" : "no",
 			   amd ? "avic_filter" : "apicv_filter",
 			   honoured & BIT(b) ? "honours" : "ignores");
 	}

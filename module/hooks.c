@@ -59,12 +59,13 @@ NOKPROBE_SYMBOL(at_kvm_gen);
 /* In-flight calls, so nested hooks can share what their caller saw. */
 /* ---------------------------------------------------------------- */
 
-enum { AT_REQ_REQUEST = 1, AT_REQ_APIC_ID };
+enum { AT_REQ_REQUEST = 1, AT_REQ_APIC_ID, AT_REQ_INIT };
 
 struct at_req {
 	struct task_struct *task;	/* owner, NULL when free */
 	const struct kvm *kvm;
 	unsigned long site;
+	unsigned long asked;		/* APIC ID checks: bits asked to set */
 	unsigned char kind, bit;
 	bool set;
 	bool nested;			/* a hook below this one ran */
@@ -83,6 +84,7 @@ static struct at_req *at_req_claim(unsigned char kind)
 		if (cmpxchg(&r->task, NULL, current) == NULL) {
 			r->kind = kind;
 			r->nested = false;
+			r->asked = 0;
 			return r;
 		}
 	}
@@ -119,6 +121,12 @@ static unsigned long at_caller(struct pt_regs *regs)
 	return regs_get_kernel_stack_nth(regs, 0);
 }
 NOKPROBE_SYMBOL(at_caller);
+
+static bool at_bit_in(unsigned long mask, unsigned int bit)
+{
+	return bit < BITS_PER_LONG && (mask & BIT(bit));
+}
+NOKPROBE_SYMBOL(at_bit_in);
 
 /* vCPU id if the event runs on a loaded vCPU of @kvm, else AT_NO_VCPU. */
 typedef struct kvm_vcpu *(*at_running_vcpu_fn)(void);
@@ -159,6 +167,8 @@ static void at_count_result(struct at_vm *vm, unsigned int bit,
 		atomic64_inc(&vm->reason[bit].filtered);
 	else if (res == AT_RES_DROPPED)
 		atomic64_inc(&vm->reason[bit].dropped);
+	else if (res == AT_RES_ABSORBED)
+		atomic64_inc(&vm->reason[bit].absorbed);
 }
 NOKPROBE_SYMBOL(at_count_result);
 
@@ -302,8 +312,11 @@ static int at_request_entry(struct kretprobe_instance *ri,
 	outer = at_req_find(AT_REQ_APIC_ID);
 	if (outer && outer->kvm != kvm)
 		outer = NULL;
-	if (outer)
+	if (outer) {
 		outer->nested = true;
+		if (set && bit < BITS_PER_LONG)
+			outer->asked |= BIT(bit);
+	}
 	req = at_req_claim(AT_REQ_REQUEST);
 	d->req = req;
 	if (!req)
@@ -312,8 +325,8 @@ static int at_request_entry(struct kretprobe_instance *ri,
 	req->bit = bit;
 	req->set = set;
 	/*
-	 * The xAPIC ID check tail-calls us, so our return address is its
-	 * hijacked one: use the check's caller.
+	 * Asked by an APIC ID check: report who triggered the check (6.1's
+	 * check tail-calls us, so our return address is its hijacked one).
 	 */
 	req->site = outer ? outer->site : at_caller(regs);
 	return 0;
@@ -352,7 +365,7 @@ static int at_request_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 		rec.bit = req->bit;
 		rec.old_mask = mask;
 		rec.new_mask = mask;
-		rec.result = (mask & BIT(AT_REASON_DISABLE_BIT)) ?
+		rec.result = at_bit_in(mask, at_reasons.disable_bit) ?
 			     AT_RES_DROPPED : AT_RES_FILTERED;
 		at_count_result(vm, req->bit, rec.result);
 		if (at_worth_logging(rec.result, req->set, mask, req->bit))
@@ -392,11 +405,19 @@ NOKPROBE_SYMBOL(at_init_vm_entry);
 static int at_init_vm_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_kvm_data *d = (void *)ri->data;
-	unsigned long mask, cur = 0;
+	unsigned long mask, cur = 0, site = d->site;
+	struct at_req *req;
 	struct at_rec rec;
 	struct at_vm *vm;
 	int b;
 
+	/* 5.10: kvm_apicv_init() set the reasons; name its caller */
+	req = at_req_find(AT_REQ_INIT);
+	if (req) {
+		if (req->kvm == d->kvm)
+			site = req->site;
+		at_req_release(req);
+	}
 	if (regs_return_value(regs))
 		return 0;
 	mask = at_kvm_mask(d->kvm);
@@ -411,7 +432,7 @@ static int at_init_vm_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	rec.new_mask = mask;
 	at_emit(vm, &rec);
 	at_rec_init(&rec, AT_EV_SET);	/* template for the reasons' records */
-	rec.site = d->site;
+	rec.site = site;
 	for (b = AT_MAX_BITS - 1; b >= 0; b--)
 		if (mask & BIT(b))
 			cur = at_emit_bit(vm, &rec, cur, b, AT_F_INIT);
@@ -475,6 +496,98 @@ static int at_vcpu_created_pre(struct kprobe *p, struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(at_vcpu_created_pre);
 
+/*
+ * 5.10: kvm_apicv_init(kvm, enable), called by the vendor's vm_init inside
+ * kvm_arch_init_vm(), sets DISABLE without the setter. Remember who called
+ * it; kvm_arch_init_vm()'s return records the initial reasons with it.
+ */
+static int at_init_reasons_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct at_req *req = at_req_find(AT_REQ_INIT);
+
+	if (!req)
+		req = at_req_claim(AT_REQ_INIT);
+	if (req) {
+		req->kvm = (const struct kvm *)regs->di;
+		req->site = at_caller(regs);
+	}
+	return 0;
+}
+NOKPROBE_SYMBOL(at_init_reasons_pre);
+
+/* ---------------------------------------------------------------- */
+/* 7.2+: the IRQWIN counter (kvm_inc_or_dec_irq_window_inhibit)      */
+/* ---------------------------------------------------------------- */
+
+/*
+ * svm_enable_irq_window() counts up, svm_inject_irq() down. KVM calls the
+ * setter only when the count crosses zero while no other reason is set;
+ * otherwise the request is absorbed by the counter (APICv is already
+ * inhibited) and the next setter call recomputes IRQWIN lazily (a side
+ * change, AT_F_SIDE). Absorbed requests get their own record.
+ */
+struct at_irq_window_data {
+	struct at_req *req;
+};
+
+static int at_irq_window_entry(struct kretprobe_instance *ri,
+			       struct pt_regs *regs)
+{
+	struct at_irq_window_data *d = (void *)ri->data;
+	unsigned int bit = READ_ONCE(at_reasons.irqwin_bit);
+	struct at_req *req;
+	struct kvm *kvm;
+	bool inc;
+
+	if (bit == AT_NO_BIT)
+		return 1;
+	at_irq_window_args(regs, &kvm, &inc);
+	req = at_req_claim(AT_REQ_REQUEST);
+	if (!req)
+		return 1;
+	req->kvm = kvm;
+	req->bit = bit;
+	req->set = inc;
+	req->site = at_caller(regs);
+	d->req = req;
+	return 0;
+}
+NOKPROBE_SYMBOL(at_irq_window_entry);
+
+static int at_irq_window_exit(struct kretprobe_instance *ri,
+			      struct pt_regs *regs)
+{
+	struct at_irq_window_data *d = (void *)ri->data;
+	struct at_req *req = d->req;
+	unsigned long mask;
+	struct at_rec rec;
+	struct at_vm *vm;
+
+	if (req->nested)
+		goto out;	/* the setter ran and reported it */
+	mask = at_kvm_mask(req->kvm);
+	rcu_read_lock();
+	vm = at_vm_get_or_adopt(req->kvm, mask);
+	if (vm) {
+		at_vm_note_key(vm, req->kvm);
+		at_rec_init(&rec, req->set ? AT_EV_SET : AT_EV_CLEAR);
+		rec.vcpu = at_vcpu_of(req->kvm, NULL);
+		rec.site = req->site;
+		rec.bit = req->bit;
+		rec.old_mask = mask;
+		rec.new_mask = mask;
+		rec.result = at_bit_in(mask, at_reasons.disable_bit) ?
+			     AT_RES_DROPPED : AT_RES_ABSORBED;
+		at_count_result(vm, req->bit, rec.result);
+		at_emit(vm, &rec);
+	}
+	rcu_read_unlock();
+out:
+	at_req_release(req);
+	return 0;
+}
+NOKPROBE_SYMBOL(at_irq_window_exit);
+
 /* ---------------------------------------------------------------- */
 /* xAPIC ID check (6.1: kvm_lapic_xapic_id_updated)                  */
 /* ---------------------------------------------------------------- */
@@ -529,7 +642,7 @@ static int at_xapic_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	vm = at_vm_get_or_adopt(d->kvm, at_kvm_mask(d->kvm));
 	if (vm) {
 		at_rec_init(&rec, AT_EV_APIC_ID);
-		rec.bit = AT_APIC_ID_BIT;
+		rec.bit = at_reasons.apic_id_bit;
 		rec.vcpu = d->vcpu_id;
 		rec.site = d->site;
 		rec.old_mask = at_kvm_mask(d->kvm);
@@ -547,6 +660,121 @@ static int at_xapic_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 NOKPROBE_SYMBOL(at_xapic_exit);
 
 /* ---------------------------------------------------------------- */
+/* APIC map (6.12+: kvm_recalculate_apic_map)                        */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Every map rebuild re-decides PHYSICAL_ID_ALIASED, LOGICAL_ID_ALIASED and
+ * APIC_ID_MODIFIED (the requests nested in it carry the rebuild's caller
+ * as site). When it asked to set one of them, the vCPUs behind it are
+ * recorded after the set records: each xAPIC-mode vCPU whose xAPIC ID is
+ * not (u8)vcpu_id (what KVM compares) or is shared with another vCPU.
+ */
+#define AT_MAP_MAX_RECS	8
+
+struct at_apic_map_data {
+	struct at_req *req;
+};
+
+/* The xAPIC ID KVM's map uses for @v, if @v counts (APIC on, xAPIC mode). */
+static bool at_map_xapic_id(struct kvm_vcpu *v, u32 *id)
+{
+	const void *apic;
+
+	if (!v || !at_vcpu_apic_hw_enabled(v) || at_vcpu_x2apic(v))
+		return false;
+	apic = READ_ONCE(v->arch.apic);
+	return apic && at_lapic_xapic_id(apic, v, &at_lapic_vcpu_off, id) &&
+	       *id < 256;
+}
+NOKPROBE_SYMBOL(at_map_xapic_id);
+
+static void at_apic_map_report(struct at_vm *vm, struct kvm *kvm,
+			       unsigned long site, unsigned long asked)
+{
+	DECLARE_BITMAP(seen, 256);
+	DECLARE_BITMAP(dup, 256);
+	int i, nr = at_kvm_nr_vcpus(kvm), emitted = 0;
+	unsigned long mask = at_kvm_mask(kvm);
+	struct kvm_vcpu *v;
+	struct at_rec rec;
+	bool match, alias;
+	int vcpu_id;
+	u32 id;
+
+	bitmap_zero(seen, 256);
+	bitmap_zero(dup, 256);
+	for (i = 0; i < nr; i++)
+		if (at_map_xapic_id(at_kvm_vcpu(kvm, i), &id) &&
+		    __test_and_set_bit(id, seen))
+			__set_bit(id, dup);
+	for (i = 0; i < nr && emitted < AT_MAP_MAX_RECS; i++) {
+		v = at_kvm_vcpu(kvm, i);
+		if (!at_map_xapic_id(v, &id))
+			continue;
+		vcpu_id = READ_ONCE(v->vcpu_id);
+		match = id == (u8)vcpu_id;
+		alias = test_bit(id, dup);
+		if (match && !alias)
+			continue;
+		at_rec_init(&rec, AT_EV_APIC_ID);
+		rec.bit = match ? at_reasons.phys_alias_bit :
+				  at_reasons.apic_id_bit;
+		rec.vcpu = vcpu_id;
+		rec.site = site;
+		rec.old_mask = mask;
+		rec.new_mask = mask;
+		rec.xapic_id = id;
+		rec.flags = AT_F_MAP;
+		if (match)
+			rec.flags |= AT_F_MATCH;
+		if (alias)
+			rec.flags |= AT_F_ALIAS;
+		if (!match && at_bit_in(asked, at_reasons.apic_id_bit))
+			rec.flags |= AT_F_INHIBIT;
+		at_emit(vm, &rec);
+		emitted++;
+	}
+}
+NOKPROBE_SYMBOL(at_apic_map_report);
+
+static int at_apic_map_entry(struct kretprobe_instance *ri,
+			     struct pt_regs *regs)
+{
+	struct at_apic_map_data *d = (void *)ri->data;
+	struct at_req *req = at_req_claim(AT_REQ_APIC_ID);
+
+	if (!req)
+		return 1;
+	req->kvm = (const struct kvm *)regs->di;
+	req->site = at_caller(regs);
+	d->req = req;
+	return 0;
+}
+NOKPROBE_SYMBOL(at_apic_map_entry);
+
+static int at_apic_map_exit(struct kretprobe_instance *ri,
+			    struct pt_regs *regs)
+{
+	struct at_apic_map_data *d = (void *)ri->data;
+	struct at_req *req = d->req;
+	struct kvm *kvm = (struct kvm *)req->kvm;
+	unsigned long asked = req->asked, site = req->site;
+	struct at_vm *vm;
+
+	at_req_release(req);
+	if (!(asked & READ_ONCE(at_reasons.apic_map_bits)))
+		return 0;
+	rcu_read_lock();
+	vm = at_vm_get_or_adopt(kvm, at_kvm_mask(kvm));
+	if (vm)
+		at_apic_map_report(vm, kvm, site, asked);
+	rcu_read_unlock();
+	return 0;
+}
+NOKPROBE_SYMBOL(at_apic_map_exit);
+
+/* ---------------------------------------------------------------- */
 /* The hook table                                                   */
 /* ---------------------------------------------------------------- */
 
@@ -556,8 +784,9 @@ NOKPROBE_SYMBOL(at_xapic_exit);
  * already finds the request's call site.
  */
 enum {
-	AT_H_INIT_VM, AT_H_DESTROY_VM, AT_H_VM_DEBUGFS, AT_H_VCPU,
-	AT_H_REQUEST, AT_H_SETTER, AT_H_XAPIC_ID, AT_NR_HOOKS
+	AT_H_INIT_VM, AT_H_DESTROY_VM, AT_H_VM_DEBUGFS, AT_H_INIT_REASONS,
+	AT_H_VCPU, AT_H_REQUEST, AT_H_IRQ_WINDOW, AT_H_SETTER, AT_H_XAPIC_ID,
+	AT_H_APIC_MAP, AT_NR_HOOKS
 };
 
 static struct at_hook at_hooks[AT_NR_HOOKS] = {
@@ -574,6 +803,10 @@ static struct at_hook at_hooks[AT_NR_HOOKS] = {
 		.role = "vm_key", .base = AT_SYM_VM_DEBUGFS,
 		.pre = at_vm_debugfs_pre,
 	},
+	[AT_H_INIT_REASONS] = {
+		.role = "init_reasons", .base = AT_SYM_INIT_REASONS,
+		.pre = at_init_reasons_pre,
+	},
 	[AT_H_VCPU] = {
 		.role = "vcpu_create", .base = AT_SYM_VCPU_CREATED,
 		.pre = at_vcpu_created_pre,
@@ -589,10 +822,20 @@ static struct at_hook at_hooks[AT_NR_HOOKS] = {
 		.data_size = sizeof(struct at_request_data),
 		.entry = at_request_entry, .exit = at_request_exit,
 	},
+	[AT_H_IRQ_WINDOW] = {
+		.role = "irq_window", .base = AT_SYM_IRQ_WINDOW, .ret = true,
+		.data_size = sizeof(struct at_irq_window_data),
+		.entry = at_irq_window_entry, .exit = at_irq_window_exit,
+	},
 	[AT_H_XAPIC_ID] = {
 		.role = "apic_id", .base = AT_SYM_XAPIC_ID, .ret = true,
 		.data_size = sizeof(struct at_apic_data),
 		.entry = at_xapic_entry, .exit = at_xapic_exit,
+	},
+	[AT_H_APIC_MAP] = {
+		.role = "apic_map", .base = AT_SYM_APIC_MAP, .ret = true,
+		.data_size = sizeof(struct at_apic_map_data),
+		.entry = at_apic_map_entry, .exit = at_apic_map_exit,
 	},
 };
 
@@ -735,6 +978,7 @@ static int at_arm_all(void)
 {
 	int i;
 
+	at_reasons_from_kernel();
 	WRITE_ONCE(at_running_vcpu, at_resolve(AT_SYM_RUNNING_VCPU));
 	for (i = 0; i < AT_NR_HOOKS; i++)
 		at_hook_arm(&at_hooks[i]);

@@ -156,6 +156,7 @@ static int __init at_init(void)
 	int ret;
 
 	at_compat_canary();
+	at_reasons_init();
 	ret = at_vm_init(at_stream_order);
 	if (ret)
 		goto err;

@@ -28,6 +28,7 @@ enum at_result {
 	AT_RES_NOOP,		/* honoured, but the bit already had that value */
 	AT_RES_FILTERED,	/* the vendor module does not honour this reason */
 	AT_RES_DROPPED,		/* APICv is disabled: KVM ignored the request */
+	AT_RES_ABSORBED,	/* IRQWIN request counted, mask not recomputed */
 	AT_RES_MAX,
 };
 
@@ -37,6 +38,8 @@ enum at_result {
 #define AT_F_INHIBIT	0x04	/* apic_id: KVM asked for an inhibit */
 #define AT_F_INIT	0x08	/* set by KVM while creating the VM */
 #define AT_F_MISSED	0x10	/* a change whose setter call was not seen */
+#define AT_F_MAP	0x20	/* apic_id: from the APIC map (alias known) */
+#define AT_F_ALIAS	0x40	/* apic_id: another vCPU has this xAPIC ID */
 
 #define AT_NO_BIT	0xff
 #define AT_NO_VCPU	(-1)

@@ -13,6 +13,7 @@
 
 #include "compat.h"
 #include "record.h"
+#include "reason_fmt.h"
 
 struct at_reasons at_reasons;
 
@@ -237,60 +238,6 @@ static int at_fmt_notify(struct notifier_block *nb, unsigned long action,
 static struct notifier_block at_fmt_nb = {
 	.notifier_call = at_fmt_notify,
 };
-
-#define AT_ENUM_PREFIX "APICV_INHIBIT_REASON_"
-
-/* One "{ expr, \"NAME\" }" entry: its bit, or -1 if it is not one. */
-static int at_fmt_entry(const char *e, size_t len, int pos, char *name)
-{
-	const char *q = strnchr(e, len, '"'), *x;
-	char want[AT_NAME_LEN + sizeof(AT_ENUM_PREFIX) + 1];
-	size_t n = 0;
-	int bit = -1;
-
-	if (!q)
-		return -1;
-	q++;
-	while (q + n < e + len && (isupper(q[n]) || isdigit(q[n]) || q[n] == '_'))
-		n++;
-	if (!n || n >= AT_NAME_LEN || q + n >= e + len || q[n] != '"')
-		return -1;
-	memcpy(name, q, n);
-	name[n] = '\0';
-	x = strnstr(e, "<< (", q - e);
-	if (x && isdigit(x[4])) {
-		if (sscanf(x + 4, "%d", &bit) != 1)
-			return -1;
-	} else {
-		snprintf(want, sizeof(want), AT_ENUM_PREFIX "%s)", name);
-		if (strnstr(e, want, q - e))
-			bit = pos;
-	}
-	return bit >= 0 && bit < AT_MAX_BITS ? bit : -1;
-}
-
-/* The names in @fmt's __print_flags() table; 0 unless all entries parse. */
-static int at_fmt_parse(const char *fmt, char names[][AT_NAME_LEN])
-{
-	char found[AT_MAX_BITS][AT_NAME_LEN] = {};
-	const char *p = strstr(fmt, "__print_flags("), *end;
-	char name[AT_NAME_LEN];
-	int pos = 0, bit, b;
-
-	if (!p)
-		return 0;
-	while ((p = strchr(p, '{')) && (end = strchr(p, '}'))) {
-		bit = at_fmt_entry(p + 1, end - p - 1, pos++, name);
-		if (bit < 0 || found[bit][0])
-			return 0;
-		strscpy(found[bit], name, AT_NAME_LEN);
-		p = end;
-	}
-	for (b = 0; b < AT_MAX_BITS; b++)	/* filled once: readers */
-		if (found[b][0] && !names[b][0])
-			strscpy(names[b], found[b], AT_NAME_LEN);
-	return pos;
-}
 
 void at_reasons_from_kernel(void)
 {

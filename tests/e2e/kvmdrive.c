@@ -18,8 +18,14 @@
  *                   that must not inhibit; run it with avic=0
  *   kvmdrive guest  [--reboots N] [--ticks T | --seconds S] [--hz HZ]
  *                   [--timeout T] [--reboot-method kbd|cf9|triple|cycle]
- *                   [--bad-apic-id-on-reboot K] [--expect-disabled]
- *                   [--kver M.N]
+ *                   [--bad-apic-id-on-reboot K] [--no-reinject]
+ *                   [--expect-disabled] [--kver M.N]
+ *   kvmdrive aliases [--expect-disabled] [--kver M.N]
+ *                   two vCPUs with one xAPIC ID, a bad logical ID (6.12+)
+ *   kvmdrive toobig [--expect-disabled] [--kver M.N]
+ *                   vCPU 255 (7.2+: PHYSICAL_ID_TOO_BIG)
+ *   kvmdrive flood  [--toggles N] [--interval-ms MS] [--expect-disabled]
+ *                   PIT reinject off/on N times (a ring that wraps on 5.10)
  *
  * OUTPUT (stdout, line buffered, one record per line)
  * ---------------------------------------------------
@@ -65,6 +71,12 @@
  *              flap       the bit is set and cleared one or more times
  *                         during the step (IRQWIN while a guest runs); it
  *                         may be left set at the end of the step
+ *              flap-dropped  APICv disabled: flap's requests, dropped
+ *              absorb     7.2+ IRQWIN while another reason inhibits: KVM
+ *                         counts the requests without calling its setter
+ *                         (a tracer's "absorbed" view may show them); the
+ *                         bit changes only when another request makes KVM
+ *                         recompute it (a side effect), at any later step
  *            REASON is the kernel's name without APICV_INHIBIT_REASON_, as
  *            in the "reasons" table of the KVDRIVE line (6.1 "DISABLE",
  *            6.12+ "DISABLED").
@@ -110,6 +122,31 @@
  * With --expect-disabled (6.1+) every verb after create_vm becomes
  * *-dropped, and create_vm expects set:ABSENT,set:DISABLE (6.1) or
  * set:DISABLED (6.12+).  5.10 never drops (its setter ignores avic).
+ * 6.12+ recalculate the APIC map at KVM_CREATE_VCPU and KVM_SET_LAPIC,
+ * asking for PHYSICAL_ID_ALIASED, LOGICAL_ID_ALIASED and APIC_ID_MODIFIED
+ * in that order each time: with APICv on only their transitions are
+ * listed, with --expect-disabled all three requests (*-dropped).
+ *
+ * aliases (one VM, vCPUs 0 and 1; 6.12+ expectations, 6.1: the mismatch
+ * alone, sticky; 5.10: none):
+ *   create_vm, create_irqchip, create_vcpu x2, lapic_get x2,
+ *   alias_set      vCPU 1 KVM_SET_LAPIC, xAPIC ID 0:
+ *                  set:PHYSICAL_ID_ALIASED,set:LOGICAL_ID_ALIASED,
+ *                  set:APIC_ID_MODIFIED
+ *   alias_restore  vCPU 1 KVM_SET_LAPIC, xAPIC ID 1: the three cleared
+ *   logical_set    vCPU 0 KVM_SET_LAPIC, SPIV APIC enabled, DFR flat,
+ *                  LDR 0x03000000: set:LOGICAL_ID_ALIASED
+ *   logical_clear  LDR 0x01000000: clear:LOGICAL_ID_ALIASED
+ *   logical_set    LDR 0x03000000 again; logical_zero LDR 0: clear
+ *   lapic_restore  vCPU 0's initial LAPIC: none; close: none
+ *
+ * toobig: create_vm, create_irqchip, create_vcpu 255: 7.2+
+ *   set:PHYSICAL_ID_TOO_BIG (never cleared); 6.1/6.12 with APICv on:
+ *   rc=-22 (EINVAL, "want=EINVAL" appended; any other result fails the
+ *   run); APICv off or 5.10: an ordinary vCPU.  close: none.
+ *
+ * flood: create_vm, create_irqchip, create_pit2, then --toggles times
+ *   pit_reinject_off, pit_reinject_on; close (clear:PIT_REINJ).
  *
  * twovms: VM A created by the main thread, VM B by a second thread (so the
  *   pids in the keys differ).  Steps (same names as above) interleave:
@@ -123,14 +160,18 @@
  *
  * guest: one VM running a 16-bit real-mode guest (see guest_blob below):
  *   create_vm, create_irqchip, create_pit2 (set:PIT_REINJ, stays set: AVIC
- *   stays inhibited, so the AVIC that QEMU does not emulate never runs),
+ *   stays inhibited, so the AVIC that QEMU does not emulate never runs;
+ *   --no-reinject: pit_reinject_off right away, clear:PIT_REINJ, and
+ *   AVIC is active in KVM's view whenever no IRQ window is open),
  *   set_tss_addr, set_memory, create_vcpu, lapic_get (saved initial LAPIC),
  *   init_sregs, init_regs; then per boot b = 0..N:
  *     run       KVM_RUN   flap:IRQWIN   extra: boot= exit=<kbd|cf9|triple|
  *                                        timeout|exception|error|...> ticks=
  *                                        windows= misses= stage= secs=
- *               (--expect-disabled: set-dropped:IRQWIN,clear-dropped:IRQWIN
- *               on 6.1+, none on 5.10, whose SVM code asks only with avic)
+ *               (7.2+ with PIT reinject on or a bad APIC ID: absorb:IRQWIN;
+ *               --expect-disabled: flap-dropped:IRQWIN on 6.1/6.12, i.e.
+ *               set and clear requests dropped, one or more times; none on
+ *               5.10 and 7.2+, whose SVM code asks only with APICv on)
  *     (EXITS line)
  *   and for each reboot r = 1..N, before the next run, QEMU-style reset:
  *     reset_regs    KVM_SET_REGS        none
@@ -200,6 +241,11 @@
 #define MSR_IA32_APICBASE		0x1b
 #define APIC_BASE_MOVED			(0xfec00000ULL | 0x800 | 0x100)
 #define APIC_ID_BYTE			0x23	/* bits 31:24 of the u32 at 0x20 */
+#define APIC_LDR_REG			0xd0
+#define APIC_DFR_REG			0xe0
+#define APIC_SPIV_REG			0xf0
+#define APIC_SPIV_ENABLE		0x100
+#define APIC_DFR_FLAT			0xffffffffu
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define RC_SKIP		1	/* pseudo return code: op not issued */
@@ -211,7 +257,8 @@
 /* Logical reasons, independent of the bit numbers of any one kernel. */
 enum reason {
 	R_DISABLE, R_HYPERV, R_ABSENT, R_BLOCKIRQ, R_APIC_ID_MODIFIED,
-	R_APIC_BASE_MODIFIED, R_IRQWIN, R_PIT_REINJ,
+	R_APIC_BASE_MODIFIED, R_IRQWIN, R_PIT_REINJ, R_PHYS_ALIASED,
+	R_LOGICAL_ALIASED, R_TOO_BIG,
 };
 
 static const char *const reason_lname[] = {
@@ -223,6 +270,9 @@ static const char *const reason_lname[] = {
 	[R_APIC_BASE_MODIFIED]	= "APIC_BASE_MODIFIED",
 	[R_IRQWIN]		= "IRQWIN",
 	[R_PIT_REINJ]		= "PIT_REINJ",
+	[R_PHYS_ALIASED]	= "PHYSICAL_ID_ALIASED",
+	[R_LOGICAL_ALIASED]	= "LOGICAL_ID_ALIASED",
+	[R_TOO_BIG]		= "PHYSICAL_ID_TOO_BIG",
 };
 
 /*
@@ -282,6 +332,9 @@ static struct {
 	unsigned int hz;
 	int method;		/* -1: cycle */
 	int bad_apic_reboot;	/* 0: off */
+	bool no_reinject;	/* guest: PIT reinject off before running */
+	int toggles;		/* flood: PIT reinject off/on rounds */
+	int interval_ms;	/* flood: pause between toggles */
 	char kernel[65];
 	const char *scenario;
 } g = {
@@ -289,15 +342,24 @@ static struct {
 	.ticks = 100,
 	.hz = 1000,
 	.method = -1,
+	.toggles = 100,
 };
 
-#define MAX_VCPUS 1
+#define MAX_VCPUS 2
 
 struct vcpu {
 	int id;
 	int fd;
 	struct kvm_run *run;
+	/* what KVM sees of this vCPU's local APIC (model for expectations) */
+	uint8_t xapic_id;	/* the xAPIC ID byte */
+	bool logical_bad;	/* its LDR makes KVM's logical map unusable */
 };
+
+/* 6.12+: the reasons kvm_recalculate_apic_map() re-evaluates, in order */
+#define RB_PHYS		0x1	/* PHYSICAL_ID_ALIASED */
+#define RB_LOGICAL	0x2	/* LOGICAL_ID_ALIASED */
+#define RB_APIC_ID	0x4	/* APIC_ID_MODIFIED */
 
 struct vm {
 	int fd;
@@ -309,6 +371,9 @@ struct vm {
 	void *mem;
 	size_t mem_size;
 	bool pit_reinject;	/* current PIT reinject state */
+	bool irqchip;		/* KVM_CREATE_IRQCHIP done */
+	unsigned int recalc;	/* 6.12+: RB_* bits KVM has set (APICv on) */
+	bool apic_id_set;	/* 6.1: APIC_ID_MODIFIED set (sticky) */
 };
 
 /* Name of a logical reason on this kernel, or NULL if it has none. */
@@ -574,25 +639,130 @@ static int vm_create_irqchip(struct vm *vm)
 	struct expect e;
 	int rc = xioctl(vm->fd, KVM_CREATE_IRQCHIP, NULL);
 
+	if (!rc)
+		vm->irqchip = true;
 	STEP(ex1(&e, true, false, R_ABSENT), vm, -1, "create_irqchip",
 	     "KVM_CREATE_IRQCHIP", rc, true, NULL);
 	return rc;
 }
 
-static int vm_create_vcpu(struct vm *vm, int id)
+/*
+ * 6.12+: kvm_recalculate_apic_map() asks for PHYSICAL_ID_ALIASED,
+ * LOGICAL_ID_ALIASED and APIC_ID_MODIFIED, in this order, set or clear,
+ * every time it recalculates (KVM_CREATE_VCPU, KVM_SET_LAPIC). With APICv
+ * on, only the transitions are expected; with APICv off, all three
+ * requests, dropped. The model (vcpu->xapic_id, ->logical_bad) covers what
+ * the scenarios do: xAPIC mode, APIC hardware-enabled, at most one vCPU
+ * software-enabled with a logical ID. KVM stops at the first aliased vCPU;
+ * a mismatch on a vCPU after it would go unnoticed, which the scenarios
+ * never build (the aliasing vCPU is the mismatching one).
+ */
+static void ex_recalc(struct expect *e, struct vm *vm)
+{
+	static const enum reason order[] = {
+		R_PHYS_ALIASED, R_LOGICAL_ALIASED, R_APIC_ID_MODIFIED,
+	};
+	bool alias = false, logical = false, mismatch = false;
+	unsigned int want, i, j;
+
+	if (g.gen < GEN_612 || !vm->irqchip)
+		return;
+	for (i = 0; i < (unsigned int)vm->nvcpu; i++) {
+		const struct vcpu *a = &vm->vcpu[i];
+
+		if (a->xapic_id != (uint8_t)a->id)
+			mismatch = true;
+		if (a->logical_bad)
+			logical = true;
+		for (j = i + 1; j < (unsigned int)vm->nvcpu; j++)
+			if (vm->vcpu[j].xapic_id == a->xapic_id)
+				alias = true;
+	}
+	if (alias)
+		logical = true;		/* no map at all: both inhibited */
+	want = (alias ? RB_PHYS : 0) | (logical ? RB_LOGICAL : 0) |
+	       (mismatch ? RB_APIC_ID : 0);
+	for (i = 0; i < ARRAY_SIZE(order); i++) {
+		bool on = want & (1u << i), was = vm->recalc & (1u << i);
+
+		if (g.disabled)
+			ex_raw(e, on ? "set-dropped" : "clear-dropped",
+			       order[i]);
+		else if (on != was)
+			ex_raw(e, on ? "set" : "clear", order[i]);
+	}
+	if (!g.disabled)
+		vm->recalc = want;
+}
+
+/*
+ * KVM_SET_LAPIC of vCPU v, whose model was just updated. 6.1:
+ * kvm_lapic_xapic_id_updated() asks for APIC_ID_MODIFIED on a mismatch
+ * (sticky: a change only the first time). 6.12+: the map is recalculated.
+ */
+static void ex_lapic_set(struct expect *e, struct vm *vm,
+			 const struct vcpu *v)
+{
+	if (g.gen == GEN_61) {
+		if (v->xapic_id == (uint8_t)v->id)
+			return;
+		if (g.disabled) {
+			ex_raw(e, "set-dropped", R_APIC_ID_MODIFIED);
+		} else if (!vm->apic_id_set) {
+			ex_raw(e, "set", R_APIC_ID_MODIFIED);
+			vm->apic_id_set = true;
+		}
+	} else {
+		ex_recalc(e, vm);
+	}
+}
+
+/*
+ * KVM_CREATE_VCPU. want_rc: the expected result (0, or -EINVAL where
+ * AVIC refuses the id); a different result fails the run.
+ */
+static int vm_create_vcpu_rc(struct vm *vm, int id, int want_rc)
 {
 	struct vcpu *v = &vm->vcpu[vm->nvcpu];
+	struct expect e;
 	int fd, sz;
 
 	fd = xioctl(vm->fd, KVM_CREATE_VCPU, (void *)(long)id);
-	STEP("none", vm, id, "create_vcpu", "KVM_CREATE_VCPU",
-	     fd < 0 ? fd : 0, true, NULL);
+	ex_init(&e);
+	if (fd >= 0) {
+		memset(v, 0, sizeof(*v));
+		v->id = id;
+		v->fd = fd;
+		v->xapic_id = (uint8_t)id;	/* reset: xAPIC ID = vcpu_id */
+		vm->nvcpu++;
+		/*
+		 * 7.2+: avic_init_vcpu() inhibits AVIC for an id beyond
+		 * xAVIC's 0xfe, before the vCPU's reset recalculates the map.
+		 */
+		if (g.gen >= GEN_72 && !g.disabled && vm->irqchip && id > 0xfe)
+			ex_raw(&e, "set", R_TOO_BIG);
+		ex_recalc(&e, vm);
+	}
+	if (want_rc && fd == want_rc) {
+		STEP(ex_str(&e), vm, id, "create_vcpu", "KVM_CREATE_VCPU",
+		     fd, false, " want=%s", errname(-want_rc));
+		return fd;
+	}
+	if (want_rc) {
+		fprintf(stderr, "kvmdrive: vCPU %d: expected %s, got %d\n",
+			id, errname(-want_rc), fd < 0 ? fd : 0);
+		g.failures++;
+	}
+	STEP(ex_str(&e), vm, id, "create_vcpu", "KVM_CREATE_VCPU",
+	     fd < 0 ? fd : 0, true, want_rc ? " want=%s" : NULL,
+	     errname(-want_rc));
 	if (fd < 0)
 		return fd;
 	sz = ioctl(g.kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (sz <= 0) {
 		fprintf(stderr, "kvmdrive: KVM_GET_VCPU_MMAP_SIZE: %m\n");
 		close(fd);
+		vm->nvcpu--;
 		g.failures++;
 		return -EIO;
 	}
@@ -600,14 +770,17 @@ static int vm_create_vcpu(struct vm *vm, int id)
 	if (v->run == MAP_FAILED) {
 		fprintf(stderr, "kvmdrive: mmap kvm_run: %m\n");
 		close(fd);
+		vm->nvcpu--;
 		g.failures++;
 		return -ENOMEM;
 	}
 	vm->run_size = sz;
-	v->id = id;
-	v->fd = fd;
-	vm->nvcpu++;
 	return 0;
+}
+
+static int vm_create_vcpu(struct vm *vm, int id)
+{
+	return vm_create_vcpu_rc(vm, id, 0);
 }
 
 static int vm_create_pit2(struct vm *vm)
@@ -722,10 +895,54 @@ static uint8_t lapic_get_id(const struct kvm_lapic_state *l)
 	return (uint8_t)l->regs[APIC_ID_BYTE];
 }
 
+static uint32_t lapic_reg(const struct kvm_lapic_state *l, unsigned int off)
+{
+	uint32_t v;
+
+	memcpy(&v, l->regs + off, sizeof(v));
+	return v;
+}
+
+static void lapic_set_reg(struct kvm_lapic_state *l, unsigned int off,
+			  uint32_t v)
+{
+	memcpy(l->regs + off, &v, sizeof(v));
+}
+
+/*
+ * KVM_SET_LAPIC of @l on vCPU @v as one STEP, with what KVM must do about
+ * it: the model of the vCPU's APIC is updated first (see ex_recalc()).
+ * Logical ID: KVM gives up its logical map (LOGICAL_ID_ALIASED, 6.12+)
+ * when a software-enabled APIC's logical ID has more than one bit in its
+ * cluster (flat: 8 bits, cluster: the low 4).
+ */
+static int vcpu_set_lapic(struct vm *vm, struct vcpu *v,
+			  const struct kvm_lapic_state *l, const char *name,
+			  const char *extra)
+{
+	struct kvm_lapic_state copy = *l;
+	uint32_t ldr = lapic_reg(l, APIC_LDR_REG) >> 24;
+	struct expect e;
+	int rc;
+
+	if (lapic_reg(l, APIC_DFR_REG) != APIC_DFR_FLAT)
+		ldr &= 0xf;
+	rc = xioctl(v->fd, KVM_SET_LAPIC, &copy);
+	ex_init(&e);
+	if (!rc) {
+		v->xapic_id = lapic_get_id(l);
+		v->logical_bad = (lapic_reg(l, APIC_SPIV_REG) & APIC_SPIV_ENABLE)
+				 && ldr && (ldr & (ldr - 1));
+		ex_lapic_set(&e, vm, v);
+	}
+	STEP(ex_str(&e), vm, v->id, name, "KVM_SET_LAPIC", rc, true,
+	     " apic_id=%u%s", lapic_get_id(l), extra ? extra : "");
+	return rc;
+}
+
 static void vcpu_apic_id(struct vm *vm, struct vcpu *v)
 {
 	struct kvm_lapic_state lapic, mod;
-	struct expect e;
 	int rc;
 
 	rc = xioctl(v->fd, KVM_GET_LAPIC, &lapic);
@@ -734,22 +951,12 @@ static void vcpu_apic_id(struct vm *vm, struct vcpu *v)
 	if (rc)
 		return;
 	/* Round trip with the ID unchanged: must not inhibit. */
-	rc = xioctl(v->fd, KVM_SET_LAPIC, &lapic);
-	STEP("none", vm, v->id, "lapic_set_same", "KVM_SET_LAPIC", rc, true,
-	     " apic_id=%u", lapic_get_id(&lapic));
-
+	vcpu_set_lapic(vm, v, &lapic, "lapic_set_same", NULL);
 	mod = lapic;
 	lapic_set_id(&mod, (uint8_t)(v->id + 1));
-	rc = xioctl(v->fd, KVM_SET_LAPIC, &mod);
-	STEP(ex1(&e, g.gen >= GEN_61, true, R_APIC_ID_MODIFIED), vm, v->id,
-	     "apic_id_modify", "KVM_SET_LAPIC", rc, true, " apic_id=%u",
-	     lapic_get_id(&mod));
-
+	vcpu_set_lapic(vm, v, &mod, "apic_id_modify", NULL);
 	/* 6.1: sticky.  6.12+: kvm_recalculate_apic_map() clears it. */
-	rc = xioctl(v->fd, KVM_SET_LAPIC, &lapic);
-	STEP(ex1(&e, g.gen >= GEN_612, false, R_APIC_ID_MODIFIED), vm,
-	     v->id, "apic_id_restore", "KVM_SET_LAPIC", rc, true,
-	     " apic_id=%u", lapic_get_id(&lapic));
+	vcpu_set_lapic(vm, v, &lapic, "apic_id_restore", NULL);
 }
 
 static void vcpu_apic_base(struct vm *vm, struct vcpu *v)
@@ -851,9 +1058,123 @@ static int scenario_seedpatch(void)
 	     rc ? NULL : " apic_id=%u", lapic_get_id(&lapic));
 	if (rc)
 		goto out;
-	rc = xioctl(v->fd, KVM_SET_LAPIC, &lapic);
-	STEP("none", &vm, v->id, "lapic_set_same", "KVM_SET_LAPIC", rc, true,
-	     " apic_id=%u", lapic_get_id(&lapic));
+	vcpu_set_lapic(&vm, v, &lapic, "lapic_set_same", NULL);
+out:
+	vm_close(&vm);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scenario: aliases (6.12+: PHYSICAL_ID_ALIASED, LOGICAL_ID_ALIASED)  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Two vCPUs (0, 1). vCPU 1 takes vCPU 0's xAPIC ID: two APICs answer to
+ * physical ID 0, KVM drops its APIC map (PHYSICAL_ID_ALIASED and, with no
+ * map, LOGICAL_ID_ALIASED) and sees vCPU 1's ID mismatch
+ * (APIC_ID_MODIFIED); restoring the ID clears all three. Then vCPU 0,
+ * software-enabled in flat logical mode, gets two bits in its logical ID:
+ * LOGICAL_ID_ALIASED alone; a zero logical ID clears it. 6.1 sees only
+ * the mismatch (sticky); 5.10 none of it.
+ */
+static int scenario_aliases(void)
+{
+	struct kvm_lapic_state l0, l1, mod;
+	struct vcpu *v0, *v1;
+	struct vm vm;
+	int rc;
+
+	if (vm_create(&vm))
+		return -1;
+	if (vm_create_irqchip(&vm) || vm_create_vcpu(&vm, 0) ||
+	    vm_create_vcpu(&vm, 1))
+		goto out;
+	v0 = &vm.vcpu[0];
+	v1 = &vm.vcpu[1];
+	rc = xioctl(v0->fd, KVM_GET_LAPIC, &l0);
+	STEP("none", &vm, v0->id, "lapic_get", "KVM_GET_LAPIC", rc, true,
+	     rc ? NULL : " apic_id=%u", lapic_get_id(&l0));
+	if (rc)
+		goto out;
+	rc = xioctl(v1->fd, KVM_GET_LAPIC, &l1);
+	STEP("none", &vm, v1->id, "lapic_get", "KVM_GET_LAPIC", rc, true,
+	     rc ? NULL : " apic_id=%u", lapic_get_id(&l1));
+	if (rc)
+		goto out;
+
+	mod = l1;
+	lapic_set_id(&mod, lapic_get_id(&l0));
+	vcpu_set_lapic(&vm, v1, &mod, "alias_set", NULL);
+	vcpu_set_lapic(&vm, v1, &l1, "alias_restore", NULL);
+
+	mod = l0;
+	lapic_set_reg(&mod, APIC_SPIV_REG,
+		      lapic_reg(&mod, APIC_SPIV_REG) | APIC_SPIV_ENABLE);
+	lapic_set_reg(&mod, APIC_DFR_REG, APIC_DFR_FLAT);
+	lapic_set_reg(&mod, APIC_LDR_REG, 0x03000000);
+	vcpu_set_lapic(&vm, v0, &mod, "logical_set", " ldr=0x03000000");
+	lapic_set_reg(&mod, APIC_LDR_REG, 0x01000000);
+	vcpu_set_lapic(&vm, v0, &mod, "logical_clear", " ldr=0x01000000");
+	lapic_set_reg(&mod, APIC_LDR_REG, 0x03000000);
+	vcpu_set_lapic(&vm, v0, &mod, "logical_set", " ldr=0x03000000");
+	lapic_set_reg(&mod, APIC_LDR_REG, 0);
+	vcpu_set_lapic(&vm, v0, &mod, "logical_zero", " ldr=0");
+	vcpu_set_lapic(&vm, v0, &l0, "lapic_restore", NULL);
+out:
+	vm_close(&vm);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scenario: toobig (7.2+: PHYSICAL_ID_TOO_BIG)                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * vCPU 255 with the in-kernel APIC: beyond xAVIC's highest physical ID
+ * (0xfe). 7.2+ creates it and inhibits AVIC for good
+ * (PHYSICAL_ID_TOO_BIG); 6.1 and 6.12 refuse it (-EINVAL) while AVIC is
+ * on; with APICv off (and on 5.10) it is an ordinary vCPU.
+ */
+static int scenario_toobig(void)
+{
+	int want = 0;
+	struct vm vm;
+
+	if (!g.disabled && (g.gen == GEN_61 || g.gen == GEN_612))
+		want = -EINVAL;
+	if (vm_create(&vm))
+		return -1;
+	if (!vm_create_irqchip(&vm))
+		vm_create_vcpu_rc(&vm, 255, want);
+	vm_close(&vm);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scenario: flood                                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Many mask changes without a guest: PIT reinject off and on again,
+ * --toggles times, --interval-ms apart. Every toggle changes the mask on
+ * 5.10 (whose setter ignores avic) and with APICv on; with APICv off
+ * (6.1+) the requests are dropped.
+ */
+static int scenario_flood(void)
+{
+	struct vm vm;
+	int i;
+
+	if (vm_create(&vm))
+		return -1;
+	if (vm_create_irqchip(&vm) || vm_create_pit2(&vm))
+		goto out;
+	for (i = 0; i < g.toggles; i++) {
+		if (vm_pit_reinject(&vm, false) || vm_pit_reinject(&vm, true))
+			break;
+		if (g.interval_ms)
+			usleep(g.interval_ms * 1000);
+	}
 out:
 	vm_close(&vm);
 	return 0;
@@ -1251,14 +1572,22 @@ static int guest_run(struct vm *vm, struct vcpu *v, int boot, double deadline,
  * at the window exit.  5.10 only asks when avic is on; 6.1+ always asks,
  * and drops the request when APICv is disabled.
  */
-static const char *ex_irqwin(struct expect *e)
+static const char *ex_irqwin(struct expect *e, const struct vm *vm)
 {
 	ex_init(e);
 	if (!g.disabled) {
-		ex_raw(e, "flap", R_IRQWIN);
-	} else if (g.gen >= GEN_61) {
-		ex_req(e, true, R_IRQWIN);
-		ex_req(e, false, R_IRQWIN);
+		/*
+		 * 7.2+ counts IRQ windows: while another reason inhibits,
+		 * the requests are absorbed by the counter and IRQWIN only
+		 * moves when another request recomputes it.
+		 */
+		if (g.gen >= GEN_72 && (vm->pit_reinject || vm->recalc))
+			ex_raw(e, "absorb", R_IRQWIN);
+		else
+			ex_raw(e, "flap", R_IRQWIN);
+	} else if (g.gen == GEN_61 || g.gen == GEN_612) {
+		/* every window asks, KVM drops; 7.2+ SVM asks only with APICv on */
+		ex_raw(e, "flap-dropped", R_IRQWIN);
 	}
 	return ex_str(e);
 }
@@ -1319,7 +1648,7 @@ static int scenario_guest(void)
 	struct expect e;
 	struct exits ex;
 	unsigned long long tot_ticks = 0, tot_win = 0, tot_miss = 0;
-	bool apic_id_bad = false;
+	char extra[32];
 	double t0, deadline;
 	int boot, reboots = 0, rc, m = -1;
 	long long irqwin_exits;
@@ -1333,6 +1662,8 @@ static int scenario_guest(void)
 	if (vm_create(&vm))
 		return -1;
 	if (vm_create_irqchip(&vm) || vm_create_pit2(&vm))
+		goto out;
+	if (g.no_reinject && vm_pit_reinject(&vm, false))
 		goto out;
 
 	/* QEMU does this on every x86 VM; a no-op on SVM. */
@@ -1416,7 +1747,7 @@ static int scenario_guest(void)
 		tot_win += win;
 		tot_miss += miss;
 
-		ex_irqwin(&e);
+		ex_irqwin(&e, &vm);
 		STEP(ex_str(&e), &vm, v->id, "run", "KVM_RUN",
 		     m >= 0 ? 0 : strcmp(why, "timeout") ? -EIO : -ETIME, true,
 		     " boot=%d exit=%s ticks=%u windows=%u misses=%u stage=%u secs=%.2f",
@@ -1460,24 +1791,15 @@ static int scenario_guest(void)
 		STEP("none", &vm, v->id, "reset_events", "KVM_SET_VCPU_EVENTS",
 		     rc, true, " reboot=%d", reboots);
 
+		/*
+		 * The bad ID inhibits (6.1: for good); 6.12+ clear it when
+		 * the good one is written back at the next reboot.
+		 */
 		lapic = lapic0;
-		ex_init(&e);
-		if (g.bad_apic_reboot == reboots) {
+		if (g.bad_apic_reboot == reboots)
 			lapic_set_id(&lapic, (uint8_t)(v->id + 1));
-			if (!apic_id_bad && g.gen >= GEN_61)
-				ex_req(&e, true, R_APIC_ID_MODIFIED);
-			apic_id_bad = true;
-		} else if (apic_id_bad) {
-			if (g.gen >= GEN_612)
-				ex_req(&e, false, R_APIC_ID_MODIFIED);
-			/* 6.1: sticky, stays set. */
-			if (g.gen >= GEN_612)
-				apic_id_bad = false;
-		}
-		rc = xioctl(v->fd, KVM_SET_LAPIC, &lapic);
-		STEP(ex_str(&e), &vm, v->id, "reset_lapic", "KVM_SET_LAPIC",
-		     rc, true, " reboot=%d apic_id=%u", reboots,
-		     lapic_get_id(&lapic));
+		snprintf(extra, sizeof(extra), " reboot=%d", reboots);
+		vcpu_set_lapic(&vm, v, &lapic, "reset_lapic", extra);
 	}
 
 	it.it_value.tv_sec = it.it_value.tv_usec = 0;
@@ -1505,6 +1827,156 @@ static int scenario_guest(void)
 out:
 	vm_close(&vm);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* btf-enum: an enum of the running kernel, from its BTF              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * "kvmdrive btf-enum NAME" prints the constants of enum NAME as the
+ * running kernel's own debug info (/sys/kernel/btf: kvm's split BTF on top
+ * of vmlinux's) has them, so a checker can hold any table of names by bit
+ * against the kernel itself:
+ *   BTFENUM name=<NAME> in=<kvm|vmlinux> values=<n>
+ *   BTFVAL name=<CONSTANT> value=<v>      (one per constant)
+ * Exit 1 if there is no such enum (5.10: #defines only) or no BTF.
+ */
+struct btf_blob {
+	unsigned char *data;
+	size_t size;
+	uint32_t hdr_len, type_off, type_len, str_off, str_len;
+};
+
+static int btf_load(const char *path, struct btf_blob *b)
+{
+	size_t cap = 1 << 20;
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	memset(b, 0, sizeof(*b));
+	if (fd < 0)
+		return -errno;
+	b->data = malloc(cap);
+	while (b->data && (n = read(fd, b->data + b->size, cap - b->size)) > 0) {
+		b->size += n;
+		if (b->size == cap)
+			b->data = realloc(b->data, cap *= 2);
+	}
+	close(fd);
+	if (!b->data || b->size < 24 || b->data[0] != 0x9f || b->data[1] != 0xeb)
+		return -EINVAL;
+	memcpy(&b->hdr_len, b->data + 4, 4);
+	memcpy(&b->type_off, b->data + 8, 4);
+	memcpy(&b->type_len, b->data + 12, 4);
+	memcpy(&b->str_off, b->data + 16, 4);
+	memcpy(&b->str_len, b->data + 20, 4);
+	if ((size_t)b->hdr_len + b->type_off + b->type_len > b->size ||
+	    (size_t)b->hdr_len + b->str_off + b->str_len > b->size)
+		return -EINVAL;
+	return 0;
+}
+
+/* String @off of a split BTF (@base: vmlinux, or NULL for vmlinux itself). */
+static const char *btf_str(const struct btf_blob *b, const struct btf_blob *base,
+			   uint32_t off)
+{
+	if (base) {
+		if (off < base->str_len)
+			return btf_str(base, NULL, off);
+		off -= base->str_len;
+	}
+	if (off >= b->str_len)
+		return "?";
+	return (const char *)b->data + b->hdr_len + b->str_off + off;
+}
+
+/* Print enum @name if @b defines it; 1 found, 0 not, -1 unparsable. */
+static int btf_find_enum(const struct btf_blob *b, const struct btf_blob *base,
+			 const char *name, const char *where)
+{
+	const unsigned char *t = b->data + b->hdr_len + b->type_off;
+	const unsigned char *end = t + b->type_len;
+
+	while (t + 12 <= end) {
+		uint32_t name_off, info, kind, vlen, i;
+		size_t extra;
+
+		memcpy(&name_off, t, 4);
+		memcpy(&info, t + 4, 4);
+		kind = (info >> 24) & 0x1f;
+		vlen = info & 0xffff;
+		switch (kind) {
+		case 2: case 7: case 8: case 9: case 10: case 11: case 12:
+		case 16: case 18:
+			extra = 0;
+			break;
+		case 1: case 14: case 17:
+			extra = 4;
+			break;
+		case 3:
+			extra = 12;
+			break;
+		case 4: case 5: case 15:
+			extra = 12 * (size_t)vlen;
+			break;
+		case 6: case 13:
+			extra = 8 * (size_t)vlen;
+			break;
+		case 19:
+			extra = 12 * (size_t)vlen;
+			break;
+		default:
+			fprintf(stderr, "kvmdrive: %s BTF: unknown kind %u\n",
+				where, kind);
+			return -1;
+		}
+		if ((kind == 6 || kind == 19) &&
+		    !strcmp(btf_str(b, base, name_off), name)) {
+			printf("BTFENUM name=%s in=%s values=%u\n", name, where,
+			       vlen);
+			for (i = 0; i < vlen; i++) {
+				const unsigned char *v = t + 12 +
+					i * (kind == 6 ? 8 : 12);
+				uint32_t voff, lo, hi = 0;
+				int32_t sv;
+
+				memcpy(&voff, v, 4);
+				memcpy(&lo, v + 4, 4);
+				if (kind == 19)
+					memcpy(&hi, v + 8, 4);
+				memcpy(&sv, &lo, 4);
+				if (kind == 6)
+					printf("BTFVAL name=%s value=%d\n",
+					       btf_str(b, base, voff), sv);
+				else
+					printf("BTFVAL name=%s value=%llu\n",
+					       btf_str(b, base, voff),
+					       ((unsigned long long)hi << 32) | lo);
+			}
+			return 1;
+		}
+		t += 12 + extra;
+	}
+	return 0;
+}
+
+static int btf_enum(const char *name)
+{
+	struct btf_blob vmlinux, kvm;
+	int r;
+
+	if (btf_load("/sys/kernel/btf/vmlinux", &vmlinux)) {
+		fprintf(stderr, "kvmdrive: /sys/kernel/btf/vmlinux unreadable\n");
+		return 1;
+	}
+	r = btf_load("/sys/kernel/btf/kvm", &kvm) ? 0 :
+	    btf_find_enum(&kvm, &vmlinux, name, "kvm");
+	if (r == 0)
+		r = btf_find_enum(&vmlinux, NULL, name, "vmlinux");
+	if (r <= 0)
+		fprintf(stderr, "kvmdrive: enum %s not in the kernel's BTF\n", name);
+	return r == 1 ? 0 : 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1547,7 +2019,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: kvmdrive SCENARIO [options]\n"
-"scenarios: basic, avic0 (= basic --expect-disabled), twovms, seedpatch, guest\n"
+"scenarios: basic, avic0 (= basic --expect-disabled), twovms, seedpatch, guest,\n"
+"           aliases, toobig, flood\n"
+"       kvmdrive btf-enum NAME   the running kernel's enum NAME, from BTF\n"
 "  --expect-disabled          APICv is off (kvm_amd avic=0): print *-dropped\n"
 "  --kver M.N                 use the reason table of kernel M.N (default: uname)\n"
 "guest options:\n"
@@ -1558,7 +2032,11 @@ static void usage(FILE *f)
 "  --timeout T                hard wall-clock limit (default 60, or S+60)\n"
 "  --hz HZ                    PIT frequency (default 1000)\n"
 "  --reboot-method M          kbd, cf9, triple or cycle (default cycle)\n"
-"  --bad-apic-id-on-reboot K  write xAPIC ID vcpu_id+1 on the K-th reboot\n");
+"  --bad-apic-id-on-reboot K  write xAPIC ID vcpu_id+1 on the K-th reboot\n"
+"  --no-reinject              PIT reinject off before the guest runs\n"
+"flood options:\n"
+"  --toggles N                PIT reinject off/on rounds (default 100)\n"
+"  --interval-ms MS           pause after each round (default 0)\n");
 }
 
 int main(int argc, char **argv)
@@ -1573,6 +2051,9 @@ int main(int argc, char **argv)
 		{ "hz", required_argument, NULL, 'z' },
 		{ "reboot-method", required_argument, NULL, 'm' },
 		{ "bad-apic-id-on-reboot", required_argument, NULL, 'b' },
+		{ "no-reinject", no_argument, NULL, 'n' },
+		{ "toggles", required_argument, NULL, 'g' },
+		{ "interval-ms", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1583,6 +2064,8 @@ int main(int argc, char **argv)
 	unsigned int b;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 3 && !strcmp(argv[1], "btf-enum"))
+		return btf_enum(argv[2]);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -1619,6 +2102,15 @@ int main(int argc, char **argv)
 		case 'b':
 			g.bad_apic_reboot = atoi(optarg);
 			break;
+		case 'n':
+			g.no_reinject = true;
+			break;
+		case 'g':
+			g.toggles = atoi(optarg);
+			break;
+		case 'i':
+			g.interval_ms = atoi(optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1632,6 +2124,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	g.scenario = argv[optind];
+	if (!strcmp(g.scenario, "btf-enum"))
+		return 2;	/* takes the enum's name: see below */
 	if (!strcmp(g.scenario, "avic0"))
 		g.disabled = true;
 	if (g.seconds > 0)
@@ -1639,6 +2133,7 @@ int main(int argc, char **argv)
 	if (g.timeout <= 0)
 		g.timeout = g.seconds > 0 ? g.seconds + 60 : 60;
 	if (g.reboots < 0 || g.seconds < 0 || !g.ticks || g.ticks > 0xffff ||
+	    g.toggles < 0 || g.interval_ms < 0 ||
 	    g.hz < 19 || g.hz > 1193182) {
 		fprintf(stderr, "kvmdrive: bad option value\n");
 		return 2;
@@ -1678,6 +2173,12 @@ int main(int argc, char **argv)
 		scenario_seedpatch();
 	} else if (!strcmp(g.scenario, "guest")) {
 		scenario_guest();
+	} else if (!strcmp(g.scenario, "aliases")) {
+		scenario_aliases();
+	} else if (!strcmp(g.scenario, "toobig")) {
+		scenario_toobig();
+	} else if (!strcmp(g.scenario, "flood")) {
+		scenario_flood();
 	} else {
 		usage(stderr);
 		return 2;

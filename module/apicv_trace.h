@@ -7,6 +7,7 @@
 #define APICV_TRACE_H
 
 #include <linux/types.h>
+#include <linux/sched.h>
 #include <linux/list.h>
 #include <linux/atomic.h>
 #include <linux/wait.h>
@@ -19,6 +20,16 @@
 #include "compat.h"
 
 #define AT_KEY_LEN 32
+
+/*
+ * Flapping: each reason counts its changes in AT_FLAP_SLOTS time slots of
+ * AT_FLAP_SLOT_S seconds (a minute). "Last 10 s" is the current and the
+ * previous slot; a reason flaps when it changed at least AT_FLAP_MIN times
+ * in the last minute (three set/clear cycles).
+ */
+#define AT_FLAP_SLOT_S	5
+#define AT_FLAP_SLOTS	12
+#define AT_FLAP_MIN	6
 
 /* Everything the module knows about one VM. Freed only by the worker. */
 struct at_vm {
@@ -37,6 +48,7 @@ struct at_vm {
 	struct dentry *dir;
 
 	pid_t pid;
+	char comm[TASK_COMM_LEN];	/* the thread that created the VM */
 	unsigned int nr_vcpus;
 	u64 created_ns;
 	u64 exited_ns;			/* 0 while live */
@@ -52,7 +64,20 @@ struct at_vm {
 			   absorbed;
 		u64 since_ns;		/* valid while the bit is set */
 		atomic64_t total_ns;	/* closed intervals only */
+		/* last clear [0] and set [1]: when, and the site that asked */
+		u64 last_ns[2], last_site[2];
+		unsigned int last_gen[2];
+		unsigned int flap_slot[AT_FLAP_SLOTS];	/* slot numbers */
+		u16 flap_n[AT_FLAP_SLOTS];		/* changes in each */
 	} reason[AT_MAX_BITS];
+
+	/* the last vCPU whose xAPIC ID KVM found != (u8)vcpu_id */
+	atomic_t mismatch_seq;		/* odd while being written */
+	struct at_mismatch {
+		u64 ns, site;
+		unsigned int site_gen, xapic_id;
+		int vcpu;		/* AT_NO_VCPU: none yet */
+	} mismatch;
 
 	struct at_ring *ring;
 	u64 hist_floor;			/* ring positions below were cleared */
@@ -70,7 +95,10 @@ struct at_vm *at_vm_create(const struct kvm *kvm);
 void at_vm_retire(struct at_vm *vm, const struct kvm *kvm);
 void at_vm_note_key(struct at_vm *vm, const struct kvm *kvm);
 void at_emit(struct at_vm *vm, struct at_rec *rec);
-void at_account(struct at_vm *vm, unsigned int bit, bool set, u64 ns);
+void at_account(struct at_vm *vm, const struct at_rec *rec);
+unsigned int at_flap_changes(const struct at_reason_stat *rs, u64 now,
+			     unsigned int slots);
+bool at_vm_mismatch(const struct at_vm *vm, struct at_mismatch *out);
 void at_rec_init(struct at_rec *rec, unsigned char event);
 u64 at_now(void);
 

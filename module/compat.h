@@ -173,6 +173,48 @@ static __always_inline void at_irq_window_args(struct pt_regs *regs,
 #else
 #define AT_SYM_VM_DEBUGFS	"kvm_arch_create_vm_debugfs"
 #endif
+/*
+ * VMM state restores, recorded as markers (a guest reboot or a restore
+ * shows as a boundary in the event stream):
+ * int kvm_apic_set_state(struct kvm_vcpu *, struct kvm_lapic_state *s),
+ * KVM_SET_LAPIC, in every line; and the host writing the APIC base MSR
+ * (KVM_SET_SREGS, KVM_SET_MSRS):
+ *   5.10, 6.1  int kvm_set_apic_base(struct kvm_vcpu *, struct msr_data *)
+ *   6.12       int kvm_apic_set_base(struct kvm_vcpu *, struct msr_data *)
+ *   7.2+       int kvm_apic_set_base(struct kvm_vcpu *, u64 value,
+ *                                    bool host_initiated)
+ */
+#define AT_SYM_SET_LAPIC	"kvm_apic_set_state"
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+#define AT_SYM_APIC_BASE	"kvm_set_apic_base"
+#define AT_APIC_BASE_MSR_DATA	1
+#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
+#define AT_SYM_APIC_BASE	"kvm_apic_set_base"
+#define AT_APIC_BASE_MSR_DATA	1
+#else
+#define AT_SYM_APIC_BASE	"kvm_apic_set_base"
+#endif
+
+/* The APIC base write's arguments; false if they cannot be read. */
+static __always_inline bool at_apic_base_args(struct pt_regs *regs,
+					      struct kvm_vcpu **vcpu,
+					      u64 *value, bool *host)
+{
+#ifdef AT_APIC_BASE_MSR_DATA
+	struct msr_data md;
+
+	if (copy_from_kernel_nofault(&md, (const void *)regs->si, sizeof(md)))
+		return false;
+	*value = md.data;
+	*host = md.host_initiated;
+#else
+	*value = regs->si;		/* u64 value */
+	*host = regs->dx & 1;		/* bool host_initiated */
+#endif
+	*vcpu = (struct kvm_vcpu *)regs->di;
+	return true;
+}
+
 /* struct kvm_vcpu *kvm_get_running_vcpu(void), resolved, never linked */
 #define AT_SYM_RUNNING_VCPU	"kvm_get_running_vcpu"
 
@@ -217,6 +259,11 @@ static __always_inline bool at_vcpu_apic_hw_enabled(const struct kvm_vcpu *v)
 static __always_inline bool at_vcpu_x2apic(const struct kvm_vcpu *v)
 {
 	return READ_ONCE(v->arch.apic_base) & X2APIC_ENABLE;
+}
+
+static __always_inline u64 at_vcpu_apic_base(const struct kvm_vcpu *v)
+{
+	return READ_ONCE(v->arch.apic_base);
 }
 
 /* The vCPUs of a VM (6.1+: an xarray, 5.10: an array; both RCU-safe). */
@@ -279,6 +326,23 @@ static __always_inline bool at_lapic_xapic_id(const void *apic,
 	if (get_kernel_nofault(reg, (u32 *)(regs + AT_APIC_ID_REG)))
 		return false;
 	*xapic_id = reg >> 24;
+	return true;
+}
+
+/*
+ * The APIC ID in a struct kvm_lapic_state (uapi) being restored: the
+ * register's top byte in xAPIC mode, all 32 bits in x2APIC mode.
+ */
+static __always_inline bool at_lapic_state_id(const void *s, bool x2apic,
+					      u32 *id)
+{
+	const struct kvm_lapic_state *ls = s;
+	u32 reg;
+
+	if (copy_from_kernel_nofault(&reg, &ls->regs[AT_APIC_ID_REG],
+				     sizeof(reg)))
+		return false;
+	*id = x2apic ? reg : reg >> 24;
 	return true;
 }
 

@@ -38,6 +38,7 @@ static const char *const at_event_names[AT_EV_MAX] = {
 	[AT_EV_NONE] = "none", [AT_EV_SET] = "set", [AT_EV_CLEAR] = "clear",
 	[AT_EV_APIC_ID] = "apic_id", [AT_EV_VM_CREATE] = "vm_create",
 	[AT_EV_VM_DESTROY] = "vm_destroy", [AT_EV_BASELINE] = "baseline",
+	[AT_EV_LAPIC_SET] = "lapic_set", [AT_EV_APIC_BASE] = "apic_base",
 };
 
 static const char *const at_result_names[AT_RES_MAX] = {
@@ -55,16 +56,17 @@ static const char *const at_result_names[AT_RES_MAX] = {
  * site's kvm was unloaded since, or kallsyms has no name for it (then it
  * would print the raw address, which never leaves the kernel).
  */
-static void at_format_site(char *out, size_t len, const struct at_rec *r)
+static void at_format_addr(char *out, size_t len, u64 site,
+			   unsigned int gen)
 {
 	char sym[KSYM_SYMBOL_LEN];
 	char *end;
 
-	if (!r->site || r->site_gen != at_kvm_gen()) {
-		strscpy(out, r->site ? "?" : "-", len);
+	if (!site || gen != at_kvm_gen()) {
+		strscpy(out, site ? "?" : "-", len);
 		return;
 	}
-	sprint_symbol(sym, (unsigned long)r->site);
+	sprint_symbol(sym, (unsigned long)site);
 	if (sym[0] == '0' && sym[1] == 'x') {
 		strscpy(out, "?", len);
 		return;
@@ -73,6 +75,11 @@ static void at_format_site(char *out, size_t len, const struct at_rec *r)
 	if (end)
 		*end = '\0';
 	strscpy(out, sym, len);
+}
+
+static void at_format_site(char *out, size_t len, const struct at_rec *r)
+{
+	at_format_addr(out, len, r->site, r->site_gen);
 }
 
 static void at_format_comm(char *out, const char *comm)
@@ -128,6 +135,16 @@ static int at_format_rec(char *buf, size_t len, const struct at_rec *r,
 			n += scnprintf(buf + n, len - n, " alias=%s",
 				       r->flags & AT_F_ALIAS ? "yes" : "no");
 	}
+	if (r->event == AT_EV_LAPIC_SET) {
+		if (r->xapic_id == U32_MAX)
+			n += scnprintf(buf + n, len - n, " apic_id=?");
+		else
+			n += scnprintf(buf + n, len - n, " apic_id=%u",
+				       r->xapic_id);
+	}
+	if (r->event == AT_EV_APIC_BASE)
+		n += scnprintf(buf + n, len - n, " value=0x%llx was=0x%llx",
+			       r->value, r->value_old);
 	if (r->flags & AT_F_SIDE)
 		n += scnprintf(buf + n, len - n, " side=yes");
 	if (r->flags & AT_F_INIT)
@@ -411,26 +428,58 @@ static u64 at_reason_total(const struct at_vm *vm, unsigned int b, u64 end)
 	return total;
 }
 
+/* Did any reason of @vm flap in the minute before @end (AT_FLAP_MIN changes)? */
+static bool at_vm_flapping(const struct at_vm *vm, u64 now)
+{
+	unsigned int b;
+
+	for (b = 0; b < AT_MAX_BITS; b++)
+		if (at_flap_changes(&vm->reason[b], now, AT_FLAP_SLOTS) >=
+		    AT_FLAP_MIN)
+			return true;
+	return false;
+}
+
+static void at_seq_last(struct seq_file *m, const char *what,
+			const struct at_reason_stat *rs, int set)
+{
+	char site[64];
+	u64 ns = READ_ONCE(rs->last_ns[set]);
+
+	if (!ns) {
+		seq_printf(m, " last_%s_ns=- last_%s_site=-", what, what);
+		return;
+	}
+	at_format_addr(site, sizeof(site), READ_ONCE(rs->last_site[set]),
+		       READ_ONCE(rs->last_gen[set]));
+	seq_printf(m, " last_%s_ns=%llu last_%s_site=%s", what, ns, what, site);
+}
+
 static int at_state_show(struct seq_file *m, void *unused)
 {
 	const struct at_vm *vm = m->private;
 	unsigned long mask = READ_ONCE(vm->mask);
 	u64 since = READ_ONCE(vm->mask_since_ns);
 	u64 end = READ_ONCE(vm->exited_ns) ?: at_now();
+	u64 life = at_ns_between(vm->created_ns, end);
+	struct at_mismatch mm;
+	char comm[16], site[64];
 	unsigned int b;
 
-	seq_printf(m, "vm=%s id=%u pid=%d vcpus=%u status=%s%s\n", vm->key,
-		   vm->id, vm->pid, READ_ONCE(vm->nr_vcpus),
+	at_format_comm(comm, vm->comm);
+	seq_printf(m, "vm=%s id=%u pid=%d comm=%s vcpus=%u status=%s%s\n",
+		   vm->key, vm->id, vm->pid, comm, READ_ONCE(vm->nr_vcpus),
 		   READ_ONCE(vm->exited_ns) ? "exited" : "live",
 		   vm->baseline ? " baseline=yes" : "");
 	seq_printf(m, "apicv=%s since_ns=%llu for_ms=%llu mask=0x%lx reasons=",
 		   mask ? "inhibited" : "active", since,
 		   div_u64(at_ns_between(since, end), NSEC_PER_MSEC), mask);
 	at_mask_names(m, mask);
-	seq_printf(m, "\ncreated_ns=%llu exited_ns=%llu transitions=%lld events=%lld lost=%llu\n",
+	seq_printf(m, "\ncreated_ns=%llu exited_ns=%llu life_ms=%llu transitions=%lld events=%lld lost=%llu flapping=%s\n",
 		   vm->created_ns, READ_ONCE(vm->exited_ns),
+		   div_u64(life, NSEC_PER_MSEC),
 		   atomic64_read(&vm->transitions), atomic64_read(&vm->events),
-		   at_vm_lost(vm));
+		   at_vm_lost(vm), at_vm_flapping(vm, end) ? "yes" : "no");
 	for (b = 0; b < AT_MAX_BITS; b++) {
 		const struct at_reason_stat *rs = &vm->reason[b];
 		s64 sets = atomic64_read(&rs->sets);
@@ -439,18 +488,30 @@ static int at_state_show(struct seq_file *m, void *unused)
 		s64 filt = atomic64_read(&rs->filtered);
 		s64 drop = atomic64_read(&rs->dropped);
 		s64 absorbed = atomic64_read(&rs->absorbed);
+		u64 total = at_reason_total(vm, b, end);
+		unsigned int c60 = at_flap_changes(rs, end, AT_FLAP_SLOTS);
 
 		if (!(sets | clears | noops | filt | drop | absorbed) &&
 		    !(mask & BIT(b)))
 			continue;
-		seq_printf(m, "reason=%s bit=%u now=%s sets=%lld clears=%lld noops=%lld filtered=%lld dropped=%lld absorbed=%lld inhibited_ms=%llu sticky=%s",
+		seq_printf(m, "reason=%s bit=%u now=%s sets=%lld clears=%lld noops=%lld filtered=%lld dropped=%lld absorbed=%lld inhibited_ms=%llu share_pct=%llu sticky=%s changes_10s=%u changes_60s=%u flapping=%s",
 			   at_reason_name(b), b, mask & BIT(b) ? "set" : "clear",
 			   sets, clears, noops, filt, drop, absorbed,
-			   div_u64(at_reason_total(vm, b, end), NSEC_PER_MSEC),
-			   at_reasons.sticky & BIT(b) ? "yes" : "no");
+			   div_u64(total, NSEC_PER_MSEC),
+			   life ? div64_u64(min(total, life) * 100, life) : 0,
+			   at_reasons.sticky & BIT(b) ? "yes" : "no",
+			   at_flap_changes(rs, end, 2), c60,
+			   c60 >= AT_FLAP_MIN ? "yes" : "no");
+		at_seq_last(m, "set", rs, 1);
+		at_seq_last(m, "clear", rs, 0);
 		if (mask & BIT(b))
 			seq_printf(m, " since_ns=%llu", READ_ONCE(rs->since_ns));
 		seq_putc(m, '\n');
+	}
+	if (at_vm_mismatch(vm, &mm)) {
+		at_format_addr(site, sizeof(site), mm.site, mm.site_gen);
+		seq_printf(m, "apic_id_mismatch vcpu_id=%d xapic_id=%u compared_with=%u ns=%llu site=%s\n",
+			   mm.vcpu, mm.xapic_id, (u8)mm.vcpu, mm.ns, site);
 	}
 	return 0;
 }
@@ -458,7 +519,7 @@ DEFINE_SHOW_ATTRIBUTE(at_state);
 
 static int at_vms_show(struct seq_file *m, void *unused)
 {
-	char key[AT_KEY_LEN];
+	char key[AT_KEY_LEN], comm[16];
 	struct at_vm *vm;
 
 	mutex_lock(&at_vm_mutex);
@@ -468,16 +529,18 @@ static int at_vms_show(struct seq_file *m, void *unused)
 		u64 exited = READ_ONCE(vm->exited_ns);
 
 		at_key_of(vm, key);
-		seq_printf(m, "vm=%s pid=%d vcpus=%u apicv=%s for_ms=%llu mask=0x%lx reasons=",
-			   key, vm->pid, READ_ONCE(vm->nr_vcpus),
+		at_format_comm(comm, vm->comm);
+		seq_printf(m, "vm=%s pid=%d comm=%s vcpus=%u apicv=%s for_ms=%llu mask=0x%lx reasons=",
+			   key, vm->pid, comm, READ_ONCE(vm->nr_vcpus),
 			   mask ? "inhibited" : "active",
 			   div_u64(at_ns_between(since, exited ?: at_now()),
 				   NSEC_PER_MSEC), mask);
 		at_mask_names(m, mask);
-		seq_printf(m, " transitions=%lld events=%lld lost=%llu status=%s\n",
+		seq_printf(m, " transitions=%lld events=%lld lost=%llu status=%s flapping=%s\n",
 			   atomic64_read(&vm->transitions),
 			   atomic64_read(&vm->events), at_vm_lost(vm),
-			   exited ? "exited" : "live");
+			   exited ? "exited" : "live",
+			   at_vm_flapping(vm, exited ?: at_now()) ? "yes" : "no");
 		cond_resched();
 	}
 	mutex_unlock(&at_vm_mutex);

@@ -186,7 +186,7 @@ static unsigned long at_emit_bit(struct at_vm *vm, const struct at_rec *tmpl,
 	rec.event = (cur & BIT(b)) ? AT_EV_SET : AT_EV_CLEAR;
 	rec.result = AT_RES_CHANGED;
 	rec.flags |= flags;
-	at_account(vm, b, cur & BIT(b), rec.ns);
+	at_account(vm, &rec);
 	at_emit(vm, &rec);
 	return cur;
 }
@@ -660,6 +660,65 @@ static int at_xapic_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 NOKPROBE_SYMBOL(at_xapic_exit);
 
 /* ---------------------------------------------------------------- */
+/* Markers: the VMM restores a vCPU's state (reboot, restore)        */
+/* ---------------------------------------------------------------- */
+
+static void at_marker(struct kvm_vcpu *vcpu, struct at_rec *rec,
+		      struct pt_regs *regs)
+{
+	struct kvm *kvm = READ_ONCE(vcpu->kvm);
+	struct at_vm *vm;
+
+	rcu_read_lock();
+	vm = at_vm_get_or_adopt(kvm, at_kvm_mask(kvm));
+	if (vm) {
+		at_vm_note_key(vm, kvm);
+		rec->vcpu = READ_ONCE(vcpu->vcpu_id);
+		rec->site = at_caller(regs);
+		rec->old_mask = at_kvm_mask(kvm);
+		rec->new_mask = rec->old_mask;
+		at_emit(vm, rec);
+	}
+	rcu_read_unlock();
+}
+NOKPROBE_SYMBOL(at_marker);
+
+/* kvm_apic_set_state(): KVM_SET_LAPIC, a VMM restoring the local APIC. */
+static int at_set_lapic_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)regs->di;
+	struct at_rec rec;
+	u32 id;
+
+	at_rec_init(&rec, AT_EV_LAPIC_SET);
+	rec.xapic_id = at_lapic_state_id((const void *)regs->si,
+					 at_vcpu_x2apic(vcpu), &id) ?
+		       id : U32_MAX;
+	at_marker(vcpu, &rec, regs);
+	return 0;
+}
+NOKPROBE_SYMBOL(at_set_lapic_pre);
+
+/* The APIC base MSR written by the host (not the guest), to a new value. */
+static int at_apic_base_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct kvm_vcpu *vcpu;
+	struct at_rec rec;
+	bool host;
+	u64 value;
+
+	if (!at_apic_base_args(regs, &vcpu, &value, &host) || !host ||
+	    value == at_vcpu_apic_base(vcpu))
+		return 0;
+	at_rec_init(&rec, AT_EV_APIC_BASE);
+	rec.value = value;
+	rec.value_old = at_vcpu_apic_base(vcpu);
+	at_marker(vcpu, &rec, regs);
+	return 0;
+}
+NOKPROBE_SYMBOL(at_apic_base_pre);
+
+/* ---------------------------------------------------------------- */
 /* APIC map (6.12+: kvm_recalculate_apic_map)                        */
 /* ---------------------------------------------------------------- */
 
@@ -786,7 +845,7 @@ NOKPROBE_SYMBOL(at_apic_map_exit);
 enum {
 	AT_H_INIT_VM, AT_H_DESTROY_VM, AT_H_VM_DEBUGFS, AT_H_INIT_REASONS,
 	AT_H_VCPU, AT_H_REQUEST, AT_H_IRQ_WINDOW, AT_H_SETTER, AT_H_XAPIC_ID,
-	AT_H_APIC_MAP, AT_NR_HOOKS
+	AT_H_APIC_MAP, AT_H_SET_LAPIC, AT_H_APIC_BASE, AT_NR_HOOKS
 };
 
 static struct at_hook at_hooks[AT_NR_HOOKS] = {
@@ -836,6 +895,14 @@ static struct at_hook at_hooks[AT_NR_HOOKS] = {
 		.role = "apic_map", .base = AT_SYM_APIC_MAP, .ret = true,
 		.data_size = sizeof(struct at_apic_map_data),
 		.entry = at_apic_map_entry, .exit = at_apic_map_exit,
+	},
+	[AT_H_SET_LAPIC] = {
+		.role = "lapic_set", .base = AT_SYM_SET_LAPIC,
+		.pre = at_set_lapic_pre,
+	},
+	[AT_H_APIC_BASE] = {
+		.role = "apic_base", .base = AT_SYM_APIC_BASE,
+		.pre = at_apic_base_pre,
 	},
 };
 

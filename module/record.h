@@ -19,6 +19,8 @@ enum at_event {
 	AT_EV_VM_CREATE,	/* kvm_arch_init_vm() succeeded */
 	AT_EV_VM_DESTROY,	/* kvm_arch_destroy_vm() */
 	AT_EV_BASELINE,		/* a VM that predates the module, first seen */
+	AT_EV_LAPIC_SET,	/* marker: the VMM restored a vCPU's LAPIC */
+	AT_EV_APIC_BASE,	/* marker: the VMM wrote the APIC base MSR */
 	AT_EV_MAX,
 };
 
@@ -58,11 +60,14 @@ struct at_rec {
 	unsigned char bit;	/* reason bit or AT_NO_BIT */
 	unsigned char result;	/* enum at_result */
 	unsigned char flags;	/* AT_F_* */
-	unsigned int xapic_id;	/* apic_id: the ID KVM compared */
+	unsigned int xapic_id;	/* apic_id: the ID KVM compared; lapic_set:
+				 * the ID in the restored state */
 	unsigned int site_gen;	/* kvm load generation the site belongs to */
 	unsigned int reserved;
 	char comm[16];
-	at_u64 spare[4];
+	at_u64 value;		/* apic_base: the value written */
+	at_u64 value_old;	/* apic_base: the value it replaced */
+	at_u64 spare[2];
 };
 
 at_static_assert(sizeof(struct at_rec) == 8 * AT_RING_WORDS,

@@ -160,6 +160,8 @@ static struct at_vm *at_vm_insert(const struct kvm *kvm, bool baseline,
 	vm->mask_since_ns = vm->created_ns;
 	vm->baseline = baseline;
 	vm->pid = current->pid;
+	memcpy(vm->comm, current->comm, sizeof(vm->comm));
+	vm->comm[sizeof(vm->comm) - 1] = '\0';
 	vm->mask = mask;	/* before it is visible: see at_vm_get_or_adopt() */
 	for_each_set_bit(b, &mask, AT_MAX_BITS)
 		vm->reason[b].since_ns = vm->created_ns;
@@ -264,14 +266,56 @@ NOKPROBE_SYMBOL(at_vm_note_key);
  * of one VM's mask (apicv_update_lock from 6.1 on), so per-bit state is
  * written by one CPU at a time; counters are atomic for the 5.10 path.
  */
-void at_account(struct at_vm *vm, unsigned int bit, bool set, u64 ns)
+/* Count one change of a reason in its flapping slots. */
+static void at_flap_count(struct at_reason_stat *rs, u64 ns)
 {
-	struct at_reason_stat *rs;
+	unsigned int slot = (unsigned int)div_u64(ns, NSEC_PER_SEC) /
+			    AT_FLAP_SLOT_S;
+	unsigned int i = slot % AT_FLAP_SLOTS;
+
+	if (READ_ONCE(rs->flap_slot[i]) != slot) {
+		WRITE_ONCE(rs->flap_n[i], 0);
+		WRITE_ONCE(rs->flap_slot[i], slot);
+	}
+	if (rs->flap_n[i] < U16_MAX)
+		WRITE_ONCE(rs->flap_n[i], rs->flap_n[i] + 1);
+}
+NOKPROBE_SYMBOL(at_flap_count);
+
+/* Changes of a reason in the last @slots slots, the current one included. */
+unsigned int at_flap_changes(const struct at_reason_stat *rs, u64 now,
+			     unsigned int slots)
+{
+	unsigned int cur = (unsigned int)div_u64(now, NSEC_PER_SEC) /
+			   AT_FLAP_SLOT_S;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < AT_FLAP_SLOTS; i++)
+		if (cur - READ_ONCE(rs->flap_slot[i]) < slots)
+			n += READ_ONCE(rs->flap_n[i]);
+	return n;
+}
+
+/*
+ * Account one change of the VM's mask (@rec: its record). Setter calls of
+ * one VM are serialized by KVM (apicv_update_lock, 6.1+), so the plain
+ * updates here do not race with each other.
+ */
+void at_account(struct at_vm *vm, const struct at_rec *rec)
+{
 	unsigned long old = READ_ONCE(vm->mask), new;
+	unsigned int bit = rec->bit;
+	bool set = rec->event == AT_EV_SET;
+	struct at_reason_stat *rs;
+	u64 ns = rec->ns;
 
 	if (bit >= AT_MAX_BITS)
 		return;
 	rs = &vm->reason[bit];
+	WRITE_ONCE(rs->last_ns[set], ns);
+	WRITE_ONCE(rs->last_site[set], rec->site);
+	WRITE_ONCE(rs->last_gen[set], rec->site_gen);
+	at_flap_count(rs, ns);
 	if (set) {
 		atomic64_inc(&rs->sets);
 		WRITE_ONCE(rs->since_ns, ns);
@@ -289,9 +333,50 @@ void at_account(struct at_vm *vm, unsigned int bit, bool set, u64 ns)
 }
 NOKPROBE_SYMBOL(at_account);
 
+/*
+ * Remember an xAPIC ID mismatch. Writers that race skip (the other one is
+ * as recent); readers retry on the sequence count (at_vm_mismatch()).
+ */
+static void at_note_mismatch(struct at_vm *vm, const struct at_rec *rec)
+{
+	int seq = atomic_read(&vm->mismatch_seq);
+
+	if ((seq & 1) || atomic_cmpxchg(&vm->mismatch_seq, seq, seq + 1) != seq)
+		return;
+	smp_wmb();
+	vm->mismatch.ns = rec->ns;
+	vm->mismatch.site = rec->site;
+	vm->mismatch.site_gen = rec->site_gen;
+	vm->mismatch.xapic_id = rec->xapic_id;
+	vm->mismatch.vcpu = rec->vcpu;
+	smp_wmb();
+	atomic_set(&vm->mismatch_seq, seq + 2);
+}
+NOKPROBE_SYMBOL(at_note_mismatch);
+
+bool at_vm_mismatch(const struct at_vm *vm, struct at_mismatch *out)
+{
+	int tries, seq;
+
+	for (tries = 0; tries < 16; tries++) {
+		seq = atomic_read(&vm->mismatch_seq);
+		if (seq & 1)
+			continue;
+		smp_rmb();
+		*out = vm->mismatch;
+		smp_rmb();
+		if (atomic_read(&vm->mismatch_seq) == seq)
+			return seq != 0;
+	}
+	return false;
+}
+
 /* Stamp and store one record: the VM's ring, then the follow stream. */
 void at_emit(struct at_vm *vm, struct at_rec *rec)
 {
+	if (rec->event == AT_EV_APIC_ID && !(rec->flags & AT_F_MATCH) &&
+	    rec->xapic_id != U32_MAX)
+		at_note_mismatch(vm, rec);
 	rec->gseq = atomic64_inc_return(&at_gseq);
 	rec->vm_id = vm->id;
 	at_ring_write(vm->ring, rec, NULL);

@@ -4,27 +4,39 @@
 #                     (or KVER=..., or KDIR=/path/to/headers)
 #   make install      build and install with DKMS for KVER
 #   make uninstall    remove it from DKMS
-#   make check        every test: ring, W=1 + sparse, DKMS, QEMU e2e
-#   make demo         boot Debian 6.1 in QEMU, run rebooting VMs, show
-#                     what apicv-trace recorded
+#   make check        every test on every Debian kernel line in KERNELS
+#                     (5.10 bullseye, 6.1 bookworm, 6.12 trixie, 7.2 sid,
+#                     7.3 trixie-backports): host setup, ring (threads,
+#                     TSan, ASan), then per line the kernel, its release's
+#                     build root, DKMS build, W=1 + sparse, QEMU e2e; plus
+#                     the dkms.conf refusal test.  KERNELS="6.1 7.3" narrows
+#                     it.  Logs: /var/cache/apicv-trace/check/, results:
+#                     /var/cache/apicv-trace/results/LINE/
+#   make demo         boot Debian LINE (6.1) in QEMU, run rebooting VMs,
+#                     show what apicv-trace recorded
 #   make clean
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
+KERNELS ?= 5.10 6.1 6.12 7.2 7.3
 LINE ?= 6.1
 
-all: module
+all: module cmd
 
 module:
 	$(MAKE) -C module KVER=$(KVER) KDIR=$(KDIR)
 
+cmd:
+	$(MAKE) -C cmd
+
 install:
 	scripts/dkms.sh install $(KVER)
+	$(MAKE) -C cmd install DESTDIR=$(DESTDIR) PREFIX=/usr/local
 
 uninstall:
 	scripts/dkms.sh remove
 
 check:
-	scripts/check.sh $(LINE)
+	scripts/check.sh $(KERNELS)
 
 demo:
 	scripts/demo.sh $(LINE)
@@ -33,5 +45,7 @@ clean:
 	-$(MAKE) -C module KVER=$(KVER) KDIR=$(KDIR) clean
 	$(MAKE) -C tests/ring clean
 	$(MAKE) -C tests/e2e clean
+	$(MAKE) -C cmd clean
+	$(MAKE) -C tests/cmd clean
 
-.PHONY: all module install uninstall check demo clean
+.PHONY: all module cmd install uninstall check demo clean

@@ -2,36 +2,42 @@
 # Usage: scripts/buildroot.sh LINE [--rebuild]         ensure LINE's build root, print its path
 #        scripts/buildroot.sh LINE --dkms-build SRCDIR  dkms add + build -k KVER in the root,
 #                                                       print the built .ko (host path)
-#        scripts/buildroot.sh LINE --w1 SRCDIR          make -C module W=1 in the root,
-#                                                       print the compiler diagnostics
+#        scripts/buildroot.sh LINE --w1 SRCDIR          make -C module W=1 C=1 (sparse) in
+#                                                       the root, print the diagnostics
+#        scripts/buildroot.sh LINE --dkms-refuses SRCDIR  dkms build must refuse (exit 77)
+#                                                       KVER's config minus each of
+#                                                       BUILD_EXCLUSIVE_CONFIG's options
 #
 # The module built the way an admin builds it: DKMS inside a debootstrap
 # (minbase) of the kernel's own Debian release, with that release's compiler
-# and the line's linux-headers-KVER (KVER from fetch-kernel.sh).  One root
-# per release, named after the first suite of the line in kernels.conf
-# (bullseye, bookworm, trixie, sid, trixie-backports), cached in
-# $APICV_CACHE/roots/NAME; marker NAME/.apicv/complete (a root without it is
-# half-built and is rebuilt), logs in $APICV_CACHE/logs/buildroot-NAME-*.log.
+# and the line's linux-headers-KVER (KVER from fetch-kernel.sh), plus the
+# release's sparse for the W=1 C=1 build.  One root per release, named after
+# the first suite of the line in kernels.conf (bullseye, bookworm, trixie,
+# sid, trixie-backports), cached in $APICV_CACHE/roots/NAME; marker
+# NAME/.apicv/complete (a root without it is half-built and is rebuilt),
+# logs in $APICV_CACHE/logs/buildroot-NAME-*.log.
 # The compiler is the one the kernel config names (CONFIG_CC_VERSION_TEXT).
-# Fast when the root has the headers; a new KVER replaces the old headers.
+# Fast when the root has the packages; a new KVER replaces the old headers.
 # The host's /etc/apt is never touched (debootstrap: host apt-get if missing).
 #
-# Exit: 0 ok; 1 root, headers, toolchain or dkms broken; 2 usage;
+# Exit: 0 ok; 1 root, headers, toolchain or dkms broken (or, --dkms-refuses,
+#       a kernel was not refused); 2 usage;
 #       3 the module source does not compile (the toolchain self-test passed);
-#       4 (--w1 only) it compiles, with warnings.
+#       4 (--w1 only) it compiles, with warnings (compiler or sparse);
+#       5 (--dkms-refuses only) this release's dkms has no BUILD_EXCLUSIVE_CONFIG.
 # shellcheck disable=SC2016 # dpkg-query formats and sh -c scripts: single quotes on purpose
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,21s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,27s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 [[ $# -ge 1 && ${1:-} != -* ]] || usage
 line=$1 mode=ensure src='' rebuild=0
 shift
 case ${1:-} in
 '') ;;
 --rebuild) rebuild=1 ;;
---dkms-build | --w1)
+--dkms-build | --w1 | --dkms-refuses)
 	mode=${1#--}
 	src=${2:-}
 	[[ -n $src && -f $src/dkms.conf && -d $src/module ]] || die "$1 SRCDIR: need SRCDIR/dkms.conf and SRCDIR/module/"
@@ -191,7 +197,7 @@ ensure_root() {
 	cctext=$(cc_text_of "$cfg")
 	gccp=$(gcc_pkg "$cctext")
 	hdr=linux-headers-$kver
-	pkgs=("$hdr" "$gccp" make dkms kmod libelf-dev xz-utils zstd openssl)
+	pkgs=("$hdr" "$gccp" make dkms sparse kmod libelf-dev xz-utils zstd openssl)
 
 	if ((rebuild)) || [[ -d $root && ! -e $root/.apicv/complete ]]; then
 		log "$name: $([[ $rebuild == 1 ]] && echo rebuild requested || echo half-built root): removing $root"
@@ -305,23 +311,145 @@ dkms_build() {
 	die "$name: dkms build succeeded but no apicv_trace.ko for $kver under $root/var/lib/dkms/$pkg/$ver"
 }
 
+# What a clean kbuild run prints; any other line of the W=1 C=1 build is a
+# diagnostic (compiler, sparse, kbuild's "compiler differs" notes...).
+KBUILD_PROGRESS='^(|make(\[[0-9]+\])?: (Entering|Leaving) directory .*|make -C .*|  [A-Z][A-Z0-9_]*( \[M\])? +[^ ].*|Skipping BTF generation for .* due to unavailability of vmlinux)$'
+
+# checker_valid: kbuild (6.15 on) runs $(srctree)/scripts/checker-valid.sh
+# to validate sparse and silently drops C=1 when that says no; Debian's 7.x
+# linux-headers-*-common lack the script, so C=1 would check nothing.  Put in
+# an equivalent (the checker runs and parses __typeof_unqual__), loudly.
+# Sets chk: the script's path in the root, empty if the kernel has no such check.
+checker_valid() {
+	local d f
+	chk=''
+	for d in "$root/usr/src/linux-headers-$kver" "$root/usr/src/linux-headers-${kver%-*}-common"; do
+		f=$d/scripts/checker-valid.sh
+		grep -qs 'scripts/checker-valid\.sh' "$d/Makefile" || continue
+		chk=${f#"$root"}
+		[[ -e $f ]] && return 0
+		log "$name: WARNING: ${d#"$root"} lacks scripts/checker-valid.sh (Debian packaging): adding an equivalent, or C=1 would skip sparse"
+		cat >"$f" <<'CHK'
+#!/bin/sh
+# Added by apicv-trace scripts/buildroot.sh: the linux-headers package lacks
+# kbuild's checker-valid.sh.  Prints 1 when the checker ("$@") exists and
+# parses __typeof_unqual__ (what the kernel headers need), else 0.
+command -v "$1" >/dev/null 2>&1 || { echo 0; exit 0; }
+t=$(mktemp) || exit 1
+printf 'static inline int u(const int *q)\n{\n\t__typeof_unqual__(*q) v = *q;\n\treturn v;\n}\n' >"$t"
+if "$@" "$t" 2>&1 | grep -q error; then echo 0; else echo 1; fi
+rm -f "$t"
+CHK
+		chmod 755 "$f"
+		return 0
+	done
+}
+
+# sid_sparse: print the path (in the root) of sparse from Debian sid, for a
+# release whose own sparse cannot parse its kernel's headers (trixie's 0.6.4
+# and 7.x's __typeof_unqual__).  Fetched with the private apt config of the
+# kernels.conf line on sid; it needs only libc.  Cached in the root.
+sid_sparse() {
+	local sidline rel=/opt/apicv-sparse tmp
+	if [[ ! -x $root$rel/usr/bin/sparse || $(in_root sh "$chk" "$rel/usr/bin/sparse") != 1 ]]; then
+		sidline=$(awk '!/^#/ && NF && $2 == "sid" { print $1; exit }' "$KERNELS_CONF")
+		[[ -n $sidline ]] || die "$name: no sid line in kernels.conf to take a newer sparse from"
+		tmp=$(mktemp -d "${TMPDIR:-/tmp}/apicv-sparse.XXXXXX")
+		if ! (papt_update "$sidline" && cd "$tmp" && papt "$sidline" apt-get download sparse) >&2; then
+			rm -rf "$tmp"
+			die "$name: cannot download sid's sparse"
+		fi
+		rm -rf "${root:?}$rel"
+		mkdir -p "$root$rel"
+		dpkg-deb -x "$tmp"/sparse_*.deb "$root$rel"
+		rm -rf "$tmp"
+		[[ $(in_root sh "$chk" "$rel/usr/bin/sparse") == 1 ]] ||
+			die "$name: sid's sparse does not pass the kernel's checker test in the root either"
+	fi
+	log "$name: WARNING: $base's sparse ($(in_root sparse --version)) cannot parse $kver's headers (__typeof_unqual__): using sid's sparse $(in_root "$rel/usr/bin/sparse" --version) ($rel)"
+	echo "$rel/usr/bin/sparse"
+}
+
 w1_build() {
-	local logf=$logdir/buildroot-$name-w1.log rc=0 diags
+	local logf=$logdir/buildroot-$name-w1.log rc=0 diags nsrc nchk checker=sparse chk
 	copy_src "$root/tmp/apicv-w1"
 	mount_proc
-	log "$name: make -C module KDIR=/usr/src/linux-headers-$kver W=1 (log $logf)"
-	in_root make -k -C /tmp/apicv-w1/module KVER="$kver" KDIR="/usr/src/linux-headers-$kver" W=1 >"$logf" 2>&1 || rc=$?
-	diags=$(grep -E ': (warning|error|fatal error):|^WARNING:|You are using:' "$logf" || true)
+	in_root sparse --version >/dev/null 2>&1 || die "$name: sparse missing in the root"
+	checker_valid
+	if [[ -n $chk && $(in_root sh "$chk" sparse) != 1 ]]; then
+		checker=$(sid_sparse)
+	fi
+	log "$name: make -C module KDIR=/usr/src/linux-headers-$kver W=1 C=1 CHECK=$checker (sparse $(in_root "$checker" --version)) (log $logf)"
+	in_root make -k -C /tmp/apicv-w1/module KVER="$kver" KDIR="/usr/src/linux-headers-$kver" W=1 C=1 CHECK="$checker" >"$logf" 2>&1 || rc=$?
+	diags=$(grep -vE "$KBUILD_PROGRESS" "$logf" || true)
 	[[ -n $diags ]] && echo "$diags"
 	if ((rc)); then
-		log "$name: W=1 build FAILED (module source does not compile), $(grep -c ': error:' "$logf" || true) errors; log $logf"
+		log "$name: W=1 C=1 build FAILED (module source does not compile), $(grep -c ': error:' "$logf" || true) errors; log $logf"
 		exit 3
 	fi
 	if [[ -n $diags ]]; then
-		log "$name: W=1 build: $(wc -l <<<"$diags") warnings (listed on stdout)"
+		log "$name: W=1 C=1 build: $(wc -l <<<"$diags") diagnostic lines (listed on stdout)"
 		exit 4
 	fi
-	log "$name: W=1 build clean; compiled by: $(cc_of_ko /tmp/apicv-w1/module/apicv_trace.ko)"
+	# sparse must have looked at every source file, or "clean" means nothing.
+	nsrc=$(find "$root/tmp/apicv-w1/module" -maxdepth 1 -name '*.c' ! -name '*.mod.c' | wc -l)
+	nchk=$(grep -cE '^  CHECK +' "$logf" || true)
+	if ((nchk < nsrc)); then
+		log "$name: sparse checked $nchk files of $nsrc (log $logf)"
+		exit 4
+	fi
+	log "$name: W=1 C=1 build clean ($nchk files through sparse); compiled by: $(cc_of_ko /tmp/apicv-w1/module/apicv_trace.ko)"
+	rm -rf "$root/tmp/apicv-w1"
+}
+
+# dkms_refuses: dkms.conf's BUILD_EXCLUSIVE_CONFIG must make this release's
+# dkms refuse (exit 77) KVER's config without each option, and not refuse it
+# whole.  Registered as VERSION.refuses: the real build is not touched.
+dkms_refuses() {
+	local pkg=apicv-trace ver logf=$logdir/buildroot-$name-refuses.log fake=/tmp/apicv-refuses
+	local opts opt out rc bad=0 dver
+	dver=$(in_root dpkg-query -W -f='${Version}' dkms)
+	if ! grep -q BUILD_EXCLUSIVE_CONFIG "$root/usr/sbin/dkms"; then
+		log "$name: dkms $dver has no BUILD_EXCLUSIVE_CONFIG: the refusal cannot be tested here"
+		exit 5
+	fi
+	opts=$(sed -n 's/^BUILD_EXCLUSIVE_CONFIG="\(.*\)"$/\1/p' "$src/dkms.conf")
+	[[ -n $opts ]] || die "no BUILD_EXCLUSIVE_CONFIG in $src/dkms.conf"
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$src/dkms.conf").refuses
+	mount_proc
+	: >"$logf"
+	in_root dkms remove "$pkg/$ver" --all >/dev/null 2>&1 || true
+	rm -rf "$root/var/lib/dkms/$pkg/$ver"
+	copy_src "$root/usr/src/$pkg-$ver"
+	sed -i "s/^PACKAGE_VERSION=.*/PACKAGE_VERSION=\"$ver\"/" "$root/usr/src/$pkg-$ver/dkms.conf"
+	run_logged "$logf" in_root dkms add -m "$pkg" -v "$ver" || die "$name: dkms add failed (log $logf)"
+	for opt in - $opts; do
+		rm -rf "$root$fake"
+		mkdir -p "$root$fake"
+		grep -v "^$opt=" "$root/usr/src/linux-headers-$kver/.config" >"$root$fake/.config"
+		rc=0
+		out=$(in_root dkms build -m "$pkg" -v "$ver" -k "$kver" --kernelsourcedir "$fake" --force 2>&1) || rc=$?
+		printf '%s\n' "---- without ${opt/#-/nothing}: dkms exit $rc" "$out" >>"$logf"
+		if [[ $opt == - ]]; then
+			# The whole config: dkms must not refuse it (the build itself fails:
+			# the fake tree has no Makefile; only the refusal matters here).
+			if ((rc == 77)) || grep -q BUILD_EXCLUSIVE <<<"$out"; then
+				log "$name: the full config of $kver was refused (dkms exit $rc)"
+				bad=1
+			else
+				log "$name: full config: not refused (dkms exit $rc), as it should"
+			fi
+		elif ((rc == 77)) && grep -q BUILD_EXCLUSIVE <<<"$out"; then
+			log "$name: without $opt: refused (dkms exit 77)"
+		else
+			log "$name: without $opt: NOT refused (dkms exit $rc)"
+			bad=1
+		fi
+	done
+	in_root dkms remove "$pkg/$ver" --all >>"$logf" 2>&1 || true
+	rm -rf "$root/usr/src/$pkg-$ver" "$root/var/lib/dkms/$pkg/$ver" "$root$fake"
+	((bad == 0)) || { log "$name: dkms $dver: refusal test FAILED (log $logf)"; exit 1; }
+	log "$name: dkms $dver refuses $kver without any of: $opts"
 }
 
 exec 9>"$roots/.locks/$name.lock"
@@ -333,4 +461,5 @@ case $mode in
 ensure) echo "$root" ;;
 dkms-build) dkms_build ;;
 w1) w1_build ;;
+dkms-refuses) dkms_refuses ;;
 esac

@@ -1,91 +1,189 @@
 #!/usr/bin/env bash
-# Usage: scripts/check.sh [LINE]     (what `make check` runs; LINE default 6.1)
+# Usage: scripts/check.sh [LINE...]   (what `make check` runs, LINEs = the Makefile's
+#                                      KERNELS; default: $KERNELS, else every
+#                                      kernels.conf line)
 #
-# Everything the project promises, from a fresh Debian machine:
-#   1. host packages, the kernel image and its headers (scripts/setup-host.sh)
-#   2. the lockless ring in userspace: threads, TSan, ASan+UBSan (tests/ring)
-#   3. the module with W=1 and sparse (C=1): zero warnings allowed
-#   4. a real `dkms add/build` against the line's Debian headers, and that
-#      dkms.conf refuses kernels without kprobes, kretprobes, debugfs or KVM
-#   5. the QEMU end-to-end suite on the line's Debian kernel, using the
-#      DKMS-built module (scripts/e2e.sh)
-# Prints one line per step and "check: N passed, M failed" last.
+# Everything the project promises, on every Debian kernel line, from a fresh
+# Debian machine.  Steps, in order, each printed with its time, its output in
+# $APICV_CACHE/check/STEP.log:
+#   setup           host packages: qemu, dkms, sparse, debootstrap... (setup-host.sh --packages)
+#   ring            the lockless ring in userspace: threads, TSan, ASan+UBSan
+#   then for each LINE:
+#   kernel-LINE     the line's Debian kernel (fetch-kernel.sh)
+#   buildroot-LINE  a debootstrap root of the line's release with the kernel's
+#                   own gcc, linux-headers-KVER, dkms and sparse (buildroot.sh)
+#   dkms-LINE       dkms add + build in that root: the .ko that e2e-LINE loads
+#   w1-sparse-LINE  make W=1 C=1 in that root: any diagnostic fails
+#   e2e-LINE        the QEMU end-to-end suite on the kernel (e2e.sh), results
+#                   in $APICV_CACHE/results/LINE
+#   dkms-refuses    once, after the dkms step of the first LINE whose release's
+#                   dkms knows BUILD_EXCLUSIVE_CONFIG (bullseye's 2.8.4 does not):
+#                   dkms.conf refuses kernels without kprobes, kretprobes, debugfs, KVM
+# A step that cannot run because one it needs failed counts as failed; the
+# other lines go on.  Ends with a per-line table and "check: N passed, M
+# failed"; exit 0 only if nothing failed, 2 on a usage error (unknown LINE).
+# CHECK_STEPS="KIND..." runs only those kinds (setup ring kernel buildroot
+# dkms w1-sparse dkms-refuses e2e; default all) -- for timing runs only.
+# APICV_E2E_TIMEOUT: seconds per e2e QEMU boot (default here 300).
 set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
+usage() { sed -n '2,28s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 top=$(cd "$SCRIPTS_DIR/.." && pwd)
-line=${1:-6.1}
-passed=0 failed=0 failures=()
+all_kinds="setup ring kernel buildroot dkms w1-sparse dkms-refuses e2e"
+[[ ${1:-} == -* ]] && usage
+lines=("$@")
+if ((${#lines[@]} == 0)); then
+	if [[ -n ${KERNELS:-} ]]; then
+		read -ra lines <<<"$KERNELS"
+	else
+		mapfile -t lines < <(awk '!/^#/ && NF && $5 != "todo" { print $1 }' "$KERNELS_CONF")
+	fi
+fi
+known=" $(kline_list | tr '\n' ' ') "
+for l in "${lines[@]}"; do
+	if [[ $known != *" $l "* ]]; then
+		log "ERROR: unknown kernel line '$l' (KERNELS=\"${lines[*]}\"); lines in $KERNELS_CONF: $(kline_list | xargs)"
+		exit 2
+	fi
+done
+((${#lines[@]})) || { log "ERROR: no kernel line given"; exit 2; }
+kinds=${CHECK_STEPS:-$all_kinds}
+for k in $kinds; do
+	[[ " $all_kinds " == *" $k "* ]] || { log "ERROR: unknown step kind '$k' in CHECK_STEPS (have: $all_kinds)"; exit 2; }
+done
+want() { [[ " $kinds " == *" $1 "* ]]; }
+
+# Each QEMU boot of the e2e takes about 60-75 s here (TCG); a guest that hangs
+# is stopped after 300 s, so that 5 lines x 2 boots stay well inside CI's 90 min.
+export APICV_E2E_TIMEOUT=${APICV_E2E_TIMEOUT:-300}
 logs=$APICV_CACHE/check
 mkdir -p "$logs"
+# One check at a time per cache: the roots, logs and results are shared.
+exec 8>"$APICV_CACHE/.check.lock"
+if ! flock -n 8; then
+	log "another check.sh is using $APICV_CACHE: waiting"
+	flock 8
+fi
+rm -rf "$logs"/*.log "$logs"/*.out "$logs/ko"
 
-step() { # step NAME CMD...: run CMD, log to $logs/NAME.log, count it
+passed=0 failed=0 failures=() t_start=$SECONDS
+declare -A secs=() state=()
+
+step() { # step NAME CMD...: run CMD, output in $logs/NAME.log (stdout also in NAME.out)
 	local name=$1 t0=$SECONDS rc
 	shift
 	log "== $name"
-	"$@" >"$logs/$name.log" 2>&1
+	{ "$@" | tee "$logs/$name.out"; } >"$logs/$name.log" 2>&1
 	rc=$?
+	secs[$name]=$((SECONDS - t0))
 	if ((rc == 0)); then
-		passed=$((passed + 1))
-		log "ok   $name ($((SECONDS - t0))s)"
+		passed=$((passed + 1)) state[$name]=ok
+		log "ok   $name (${secs[$name]}s)"
 	else
-		failed=$((failed + 1))
+		failed=$((failed + 1)) state[$name]=FAIL
 		failures+=("$name")
-		tail -n 40 "$logs/$name.log" >&2
-		log "FAIL $name (exit $rc, $((SECONDS - t0))s): $logs/$name.log"
+		tail -n 30 "$logs/$name.log" >&2
+		log "FAIL $name (exit $rc, ${secs[$name]}s): $logs/$name.log"
 	fi
 	return $rc
 }
 
-# Build the module against KDIR with W=1 and sparse; any warning fails.
-lint_module() {
-	local kdir=$1 out
-	command -v sparse >/dev/null || { echo "sparse missing"; return 1; }
-	make -s -C "$top/module" KDIR="$kdir" clean >/dev/null
-	out=$(make -C "$top/module" KDIR="$kdir" W=1 C=1 2>&1) || { echo "$out"; return 1; }
-	echo "$out"
-	! grep -E 'warning:|error:|^[^ ].*: (note|sparse):' <<<"$out"
+not_run() { # not_run NAME WHY: a step that could not run counts as failed
+	failed=$((failed + 1)) state[$1]="FAIL(not run)"
+	failures+=("$1 (not run: $2)")
+	log "FAIL $1: not run: $2"
 }
 
-# dkms.conf must refuse a kernel whose .config lacks any of these.
-dkms_refuses() {
-	local kver=$1 opt fake out rc ver
-	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$top/dkms.conf").check
-	fake=$(mktemp -d)
-	for opt in CONFIG_KPROBES CONFIG_KRETPROBES CONFIG_DEBUG_FS CONFIG_KVM; do
-		grep -v "^$opt=" "/usr/src/linux-headers-$kver/.config" >"$fake/.config"
-		out=$(dkms build -m apicv-trace -v "$ver" -k "$kver" \
-			--kernelsourcedir "$fake" --force 2>&1)
-		rc=$?
-		echo "without $opt: dkms exit $rc"
-		if ((rc != 77)) || ! grep -q BUILD_EXCLUSIVE <<<"$out"; then
-			echo "$out"
-			rm -rf "$fake"
-			return 1
+# ran_ok NAME: the step passed, or was not asked for (CHECK_STEPS).
+ran_ok() { [[ ${state[$1]:-skipped} == ok || ${state[$1]:-skipped} == skipped ]]; }
+
+if want setup && ! step setup "$SCRIPTS_DIR/setup-host.sh" --packages; then
+	echo "check: $passed passed, $failed failed"
+	exit 1
+fi
+want ring && step ring make -C "$top/tests/ring" check
+
+refuses_done=0
+for line in "${lines[@]}"; do
+	kline_load "$line"
+	root=$APICV_CACHE/roots/${KL_SUITES%%,*}
+	want kernel && step "kernel-$line" "$SCRIPTS_DIR/fetch-kernel.sh" "$line"
+	if want buildroot; then
+		if ran_ok "kernel-$line"; then
+			step "buildroot-$line" "$SCRIPTS_DIR/buildroot.sh" "$line"
+		else
+			not_run "buildroot-$line" "kernel-$line failed"
 		fi
-	done
-	rm -rf "$fake"
+	fi
+	ko=''
+	if want dkms; then
+		if ! ran_ok "kernel-$line" || ! ran_ok "buildroot-$line"; then
+			not_run "dkms-$line" "no build root"
+		elif step "dkms-$line" "$SCRIPTS_DIR/buildroot.sh" "$line" --dkms-build "$top"; then
+			# A copy: another build in the same root must not change what e2e loads.
+			src=$(tail -n 1 "$logs/dkms-$line.out")
+			mkdir -p "$logs/ko/$line"
+			ko=$logs/ko/$line/${src##*/}
+			cp "$src" "$ko" || ko=''
+		fi
+	fi
+	if want dkms-refuses && ((!refuses_done)) && ran_ok "kernel-$line" && ran_ok "buildroot-$line" &&
+		grep -qs BUILD_EXCLUSIVE_CONFIG "$root/usr/sbin/dkms"; then
+		refuses_done=1
+		step dkms-refuses "$SCRIPTS_DIR/buildroot.sh" "$line" --dkms-refuses "$top"
+	fi
+	if want w1-sparse; then
+		if ! ran_ok "kernel-$line" || ! ran_ok "buildroot-$line"; then
+			not_run "w1-sparse-$line" "no build root"
+		else
+			step "w1-sparse-$line" "$SCRIPTS_DIR/buildroot.sh" "$line" --w1 "$top"
+		fi
+	fi
+	if want e2e; then
+		if [[ -n $ko ]]; then
+			step "e2e-$line" "$SCRIPTS_DIR/e2e.sh" -k "$line" -m "$ko" -o "$APICV_CACHE/results/$line"
+			grep -h 'e2e: compared\|e2e: [0-9]* passed' "$logs/e2e-$line.log" >&2
+		elif ! want dkms; then
+			step "e2e-$line" "$SCRIPTS_DIR/e2e.sh" -k "$line" -o "$APICV_CACHE/results/$line"
+		else
+			not_run "e2e-$line" "no module (dkms-$line failed)"
+		fi
+	fi
+done
+if want dkms-refuses && ((!refuses_done)); then
+	log "NOTE: dkms-refuses not run: no root of ${lines[*]} has a dkms with BUILD_EXCLUSIVE_CONFIG (or none was built)"
+fi
+
+# ---- summary ------------------------------------------------------------------
+sum_secs() { local n t=0; for n; do t=$((t + ${secs[$n]:-0})); done; echo "$t"; }
+cc_short() { # LINE KVER: the compiler that built the .ko (or the kernel's)
+	local c
+	c=$(sed -n 's/.*compiled by: GCC: (Debian \([^)]*\)).*/gcc \1/p' "$logs/dkms-$1.log" 2>/dev/null | head -n1)
+	if [[ -z $c ]]; then
+		c=$(find -L "$(kline_dir "$1")/root" \( -path "*/boot/config-$2" -o -path "*/modules/$2/config" \) -print -quit 2>/dev/null)
+		[[ -n $c ]] && c=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$c" | sed -E 's/^(x86_64-linux-gnu-)?(gcc-[0-9]+).*\) ([0-9.]+).*/\2 \3/')
+	fi
+	echo "${c:--}"
 }
-
-step setup "$SCRIPTS_DIR/setup-host.sh" "$line" || {
-	echo "check: $passed passed, $((failed)) failed"; exit 1; }
-kver=$("$SCRIPTS_DIR/fetch-kernel.sh" "$line")
-step ring make -C "$top/tests/ring" check
-step module-w1-sparse lint_module "/usr/src/linux-headers-$kver"
-ko=''
-if step dkms "$SCRIPTS_DIR/dkms.sh" build "$kver"; then
-	ko=$logs/$(basename "$(tail -n 1 "$logs/dkms.log")")
-	cp "$(tail -n 1 "$logs/dkms.log")" "$ko"
-	step dkms-refuses dkms_refuses "$kver"
-fi
-if [[ -n $ko ]]; then
-	step "e2e-$line" "$SCRIPTS_DIR/e2e.sh" -k "$line" -m "$ko"
-	grep -h 'e2e: compared\|e2e: [0-9]* passed' "$logs/e2e-$line.log" >&2
-else
-	failed=$((failed + 1)) failures+=("e2e-$line (no module)")
-fi
-
-((failed)) && log "failed: ${failures[*]}"
+{
+	echo
+	printf '%-5s %-22s %-24s %6s %6s %6s  %s\n' line kver gcc prep_s build_s e2e_s steps
+	for line in "${lines[@]}"; do
+		kver=$(cat "$(kline_dir "$line")/kver" 2>/dev/null) || kver=-
+		st=''
+		for k in kernel buildroot dkms w1-sparse e2e; do
+			[[ -n ${state[$k-$line]:-} ]] && st+="$k:${state[$k-$line]} "
+		done
+		printf '%-5s %-22s %-24s %6s %6s %6s  %s\n' "$line" "$kver" "$(cc_short "$line" "$kver")" \
+			"$(sum_secs "kernel-$line" "buildroot-$line")" \
+			"$(sum_secs "dkms-$line" "w1-sparse-$line")" "${secs[e2e-$line]:--}" "$st"
+		[[ -f $logs/e2e-$line.log ]] && grep -h 'e2e: compared\|e2e: [0-9]* passed' "$logs/e2e-$line.log" | sed 's/^/      /'
+	done
+	[[ -n ${state[dkms-refuses]:-} ]] && echo "dkms-refuses: ${state[dkms-refuses]} (${secs[dkms-refuses]}s)"
+	echo "total $((SECONDS - t_start))s; logs in $logs, e2e results in $APICV_CACHE/results/LINE"
+	((failed)) && echo "failed: ${failures[*]}"
+} >&2
 echo "check: $passed passed, $failed failed"
 ((failed == 0))

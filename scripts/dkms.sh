@@ -7,9 +7,11 @@
 # The way an admin installs apicv-trace: the tree is copied to
 # /usr/src/apicv-trace-VERSION, then `dkms add`, `dkms build`, `dkms
 # install`. install leaves other kernels' builds alone. build (used by the
-# tests) registers the tree as version VERSION.check, so it never touches an
-# installed apicv-trace. Warnings are checked by the W=1/sparse build in
-# scripts/check.sh.
+# tests and the demo): when KVER is the fetched kernel of a kernels.conf
+# line, the build happens in that line's release root (root-build, as in
+# `make check`); otherwise with the host's dkms and headers, registered as
+# version VERSION.check so that it never touches an installed apicv-trace.
+# Warnings are checked by the W=1/sparse build in scripts/check.sh.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -44,6 +46,11 @@ remove)
 	;;
 build)
 	kver=${2:?KVER}
+	for l in $(kline_list); do
+		if [[ $(cat "$(kline_dir "$l")/kver" 2>/dev/null) == "$kver" ]]; then
+			exec "$SCRIPTS_DIR/buildroot.sh" "$l" --dkms-build "$top"
+		fi
+	done
 	tv=$ver.check
 	dkms remove "$name/$tv" --all >/dev/null 2>&1 || true
 	rm -rf "/var/lib/dkms/$name/$tv"
@@ -55,5 +62,5 @@ build)
 	die "DKMS built no apicv_trace.ko for $kver"
 	;;
 root-build) exec "$SCRIPTS_DIR/buildroot.sh" "${2:?LINE}" --dkms-build "$top" ;;
-*) sed -n '2,12s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+*) sed -n '2,14s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac

@@ -4,9 +4,12 @@
 # The end-to-end suite: boots kernel LINE (default 6.1) in QEMU twice, once
 # with AVIC's state machine on (kvm_amd avic=1 force_avic=1) and once with
 # it off (avic=0), runs tests/e2e/guest.sh in each against the real KVM
-# with the given module (default: built by DKMS for LINE), then checks the
+# with the given module (default: built by DKMS in LINE's build root), then checks the
 # collected output with tests/e2e/check.py. Exit 0 only if every check
-# passed and no guest log shows a kernel splat.
+# passed and no guest log shows a kernel splat.  The guest runs with
+# oops=panic (an Oops fails the run anyway; this ends it at once instead of
+# at the timeout) and each boot is limited to $APICV_E2E_TIMEOUT seconds
+# (default 600).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -18,12 +21,12 @@ while getopts k:m:o:h opt; do
 	k) line=$OPTARG ;;
 	m) ko=$OPTARG ;;
 	o) results=$OPTARG ;;
-	*) sed -n '2,9s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,12s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run scripts/setup-host.sh"
 kver=$("$SCRIPTS_DIR/fetch-kernel.sh" "$line")
-[[ -n $ko ]] || ko=$("$SCRIPTS_DIR/dkms.sh" build "$kver")
+[[ -n $ko ]] || ko=$("$SCRIPTS_DIR/dkms.sh" root-build "$line")
 results=${results:-$APICV_CACHE/results/$line}
 rm -rf "$results"
 mkdir -p "$results"
@@ -44,7 +47,7 @@ tar -C /tmp/out -cf - . | base64 >/dev/ttyS1
 exit \$rc
 RUN
 	log "e2e $line $mode: $ko"
-	"$SCRIPTS_DIR/qemu-run.sh" -k "$line" -p "$payload" -t 900 -m 2048 \
+	"$SCRIPTS_DIR/qemu-run.sh" -k "$line" -p "$payload" -t "${APICV_E2E_TIMEOUT:-600}" -m 2048 -a oops=panic \
 		-l "$results/$mode.log" -o "$results/$mode" >/dev/null || rc=1
 	grep -a 'e2e: FAIL' "$results/$mode.log" >&2 || true
 done

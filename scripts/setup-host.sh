@@ -1,30 +1,40 @@
 #!/usr/bin/env bash
-# Usage: scripts/setup-host.sh [--lint] [LINE...]
+# Usage: scripts/setup-host.sh [--lint] [--packages | LINE...]
 #
 # Install what the project needs on a Debian host (run as root), then fetch
-# each kernel LINE into $APICV_CACHE and install its build headers so that
-# `dkms build -k KVER` works.  Default LINEs: every kernels.conf line whose
-# HEADERS column is not "todo".  --lint also installs shellcheck.
+# each kernel LINE into $APICV_CACHE and prepare its build root
+# (scripts/buildroot.sh: the line's release, its gcc, linux-headers-KVER,
+# dkms, sparse), so the module can be built for it.  Default LINEs: every
+# kernels.conf line whose HEADERS column is not "todo".  --packages: the
+# host packages only, no kernel line.  --lint also installs shellcheck.
 # Quick and idempotent: apt runs only when a package is missing, and kernels
-# already in the cache are not fetched again.
+# and roots already in the cache are not fetched again.  The host's apt
+# sources are never changed (kernels and roots use private apt configs).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
+usage() { sed -n '2,12s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 [[ $(id -u) == 0 ]] || die "run as root"
 pkgs=(
 	qemu-system-x86 busybox-static cpio xz-utils zstd gzip kmod
 	dkms sparse gcc make libc6-dev
-	python3 apt dpkg debian-archive-keyring
+	python3 apt dpkg debian-archive-keyring debootstrap
 )
-if [[ ${1:-} == --lint ]]; then pkgs+=(shellcheck); shift; fi
-if [[ ${1:-} == -* ]]; then sed -n '2,9s/^# \{0,1\}//p' "$0" >&2; exit 2; fi
+packages_only=0
+while [[ ${1:-} == -* ]]; do
+	case $1 in
+	--lint) pkgs+=(shellcheck) ;;
+	--packages) packages_only=1 ;;
+	*) usage ;;
+	esac
+	shift
+done
+if ((packages_only && $# > 0)); then usage; fi
 host_apt_install "${pkgs[@]}"
+((packages_only)) && exit 0
 
 # Per-line header installers, named headers_<HEADERS column>.
-headers_hostapt() { # LINE KVER: the host runs the line's release
-	host_apt_install "linux-headers-$2"
-}
 headers_buildroot() { # LINE KVER: a build root of the line's release
 	"$SCRIPTS_DIR/buildroot.sh" "$1" >/dev/null
 }

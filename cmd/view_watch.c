@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * view_watch.c - `apicv-trace watch`: the follow stream, readable.
+ *
+ * follow blocks until there are new records and supports poll(); it is
+ * opened O_NONBLOCK and waited on with ppoll(), with SIGINT and SIGTERM
+ * blocked except inside ppoll(), so a signal ends the loop cleanly (exit
+ * 0) and never interrupts a half-written line. A read of 0 bytes is the
+ * end: the module is going away (or, with --dir, the copy ends).
+ */
+#include "cmd.h"
+#include "hints.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_sig;
+
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
+struct filter {
+	const char *vm;
+	int vm_is_pid;
+	const char *reasons;	/* comma-separated, or NULL */
+};
+
+static int match_vm(const struct filter *f, const char *key)
+{
+	size_t l;
+
+	if (!f->vm)
+		return 1;
+	if (!key)
+		return 0;
+	if (!strcmp(f->vm, key))
+		return 1;
+	l = strlen(f->vm);
+	return f->vm_is_pid && !strncmp(key, f->vm, l) && key[l] == '-';
+}
+
+static int match_reason(const struct filter *f, const char *reason)
+{
+	const char *p = f->reasons;
+
+	if (!p)
+		return 1;
+	if (!reason)
+		return 0;
+	while (*p) {
+		size_t l = strcspn(p, ",");
+
+		if (l == strlen(reason) && !strncasecmp(p, reason, l))
+			return 1;
+		p += l;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+/* Event kinds that mark a moment in the VM's life, not a reason change. */
+static int is_marker(const char *ev)
+{
+	static const char *const m[] = {
+		"vm_create", "vm_destroy", "baseline", "lapic_set", "apic_base", NULL
+	};
+	size_t i;
+
+	for (i = 0; ev && m[i]; i++)
+		if (!strcmp(ev, m[i]))
+			return 1;
+	return 0;
+}
+
+static void json_flag(const char *name, const struct rec *r, int dflt_false)
+{
+	int v = rec_yesno(r, name);
+
+	printf(",\"%s\":", name);
+	if (v < 0)
+		fputs(dflt_false && !rec_has(r, name) ? "false" : "null", stdout);
+	else
+		fputs(v ? "true" : "false", stdout);
+}
+
+/* "-" means none: null in JSON */
+static void json_dash(const struct rec *r, const char *key)
+{
+	const char *v = rec_str(r, key);
+
+	json_str(stdout, v && strcmp(v, "-") ? v : NULL);
+}
+
+static void json_event(const struct rec *r)
+{
+	static const char *const nums[] = { "seq", "ns" };
+	size_t i;
+
+	printf("{\"schema_version\":%d,\"kind\":\"event\"", JSON_SCHEMA_VERSION);
+	for (i = 0; i < 2; i++) {
+		printf(",\"%s\":", nums[i]);
+		json_u64(stdout, r, nums[i]);
+	}
+	fputs(",\"vm\":", stdout);
+	json_str_key(stdout, r, "vm");
+	fputs(",\"vcpu\":", stdout);
+	json_u64(stdout, r, "vcpu");
+	fputs(",\"cpu\":", stdout);
+	json_u64(stdout, r, "cpu");
+	fputs(",\"tid\":", stdout);
+	json_u64(stdout, r, "tid");
+	fputs(",\"comm\":", stdout);
+	json_str_key(stdout, r, "comm");
+	fputs(",\"event\":", stdout);
+	json_str_key(stdout, r, "event");
+	fputs(",\"reason\":", stdout);
+	json_dash(r, "reason");
+	fputs(",\"bit\":", stdout);
+	json_u64(stdout, r, "bit");
+	fputs(",\"old\":", stdout);
+	json_str_key(stdout, r, "old");
+	fputs(",\"new\":", stdout);
+	json_str_key(stdout, r, "new");
+	fputs(",\"result\":", stdout);
+	json_dash(r, "result");
+	fputs(",\"site\":", stdout);
+	json_dash(r, "site");
+	fputs(",\"vcpu_id\":", stdout);
+	json_u64(stdout, r, "vcpu_id");
+	fputs(",\"xapic_id\":", stdout);
+	json_u64(stdout, r, "xapic_id");
+	json_flag("match", r, 0);
+	json_flag("inhibit", r, 0);
+	json_flag("alias", r, 0);
+	json_flag("side", r, 1);
+	json_flag("init", r, 1);
+	json_flag("missed", r, 1);
+	fputs(",\"value\":", stdout);
+	json_str_key(stdout, r, "value");
+	putchar(',');
+	json_extra(stdout, r, event_keys);
+	fputs("}\n", stdout);
+}
+
+static void json_lost(const struct rec *r)
+{
+	printf("{\"schema_version\":%d,\"kind\":\"lost\",\"lost\":",
+	       JSON_SCHEMA_VERSION);
+	json_u64(stdout, r, "lost");
+	fputs(",\"vm\":", stdout);
+	json_str_key(stdout, r, "vm");
+	putchar(',');
+	json_extra(stdout, r, lost_keys);
+	fputs("}\n", stdout);
+}
+
+static void text_event(const struct ctx *c, const struct rec *r)
+{
+	char when[48], vm[64], vcpu[32], vcpu_n[24], site[160], reason[64], ev[32];
+	const char *e = rec_str(r, "event"), *m;
+	uint64_t ns, v;
+
+	if (rec_u64(r, "ns", &ns))
+		clock_str(c, ns, when, sizeof(when));
+	else
+		snprintf(when, sizeof(when), "?");
+	clean_text(rec_str(r, "vm") ? rec_str(r, "vm") : "?", vm, sizeof(vm));
+	if (rec_u64(r, "vcpu", &v)) {
+		snprintf(vcpu_n, sizeof(vcpu_n), "%llu", (unsigned long long)v);
+		snprintf(vcpu, sizeof(vcpu), "vcpu%s", vcpu_n);
+	} else {
+		snprintf(vcpu_n, sizeof(vcpu_n), "?");
+		snprintf(vcpu, sizeof(vcpu), "-");
+	}
+	clean_text(rec_str(r, "site") ? rec_str(r, "site") : "?", site, sizeof(site));
+	clean_text(rec_str(r, "reason") ? rec_str(r, "reason") : "?", reason,
+		   sizeof(reason));
+	clean_text(e ? e : "?", ev, sizeof(ev));
+
+	if (e && !strcmp(e, "vm_create")) {
+		char comm[64];
+
+		clean_text(rec_str(r, "comm") ? rec_str(r, "comm") : "?", comm,
+			   sizeof(comm));
+		printf("%s  --- VM %s created by %s (tid %s) ---\n", when, vm, comm,
+		       rec_str(r, "tid") ? rec_str(r, "tid") : "?");
+	} else if (e && !strcmp(e, "vm_destroy")) {
+		printf("%s  --- VM %s destroyed (mask %s) ---\n", when, vm,
+		       rec_str(r, "new") ? rec_str(r, "new") : "?");
+	} else if (e && !strcmp(e, "baseline")) {
+		printf("%s  --- VM %s was already running: picked up with mask %s ---\n",
+		       when, vm, rec_str(r, "new") ? rec_str(r, "new") : "?");
+	} else if (e && !strcmp(e, "lapic_set")) {
+		printf("%s  --- VMM restored vCPU %s's local APIC in VM %s (reboot/restore)",
+		       when, vcpu_n, vm);
+		if (rec_str(r, "xapic_id"))
+			printf(", xAPIC ID %s", rec_str(r, "xapic_id"));
+		printf(" ---\n");
+	} else if (e && !strcmp(e, "apic_base")) {
+		printf("%s  --- VMM wrote vCPU %s's APIC base MSR in VM %s: %s ---\n",
+		       when, vcpu_n, vm, rec_str(r, "value") ? rec_str(r, "value") : "?");
+	} else if (e && !strcmp(e, "apic_id")) {
+		uint64_t id;
+		int have_id = rec_u64(r, "vcpu_id", &id);
+
+		printf("%s  %-8s %-7s APIC ID check: xAPIC ID %s, vCPU id %s",
+		       when, vm, vcpu, rec_str(r, "xapic_id") ? rec_str(r, "xapic_id") : "?",
+		       rec_str(r, "vcpu_id") ? rec_str(r, "vcpu_id") : "?");
+		if (have_id)
+			printf(" (& 0xff = %llu)", (unsigned long long)(id & 0xff));
+		if (rec_is(r, "match", "no"))
+			printf(": MISMATCH");
+		else if (rec_is(r, "match", "yes"))
+			printf(": match");
+		if (rec_is(r, "inhibit", "yes"))
+			printf(", KVM inhibits (%s)", reason);
+		if (rec_is(r, "alias", "yes"))
+			printf(", aliases another vCPU");
+		printf("  %s\n", site);
+	} else {
+		const char *res = rec_str(r, "result");
+
+		printf("%s  %-8s %-7s %-5s %-20s %-9s %s", when, vm, vcpu, ev,
+		       reason, res && strcmp(res, "-") ? res : "", site);
+		m = site_meaning(rec_str(r, "site"));
+		if (m && !is_marker(e))
+			printf(" (%s)", m);
+		if (rec_is(r, "side", "yes"))
+			printf(" [side effect]");
+		if (rec_is(r, "init", "yes"))
+			printf(" [at VM creation]");
+		if (rec_is(r, "missed", "yes"))
+			printf(" [setter call not seen; corrected]");
+		putchar('\n');
+	}
+}
+
+static void handle_line(const struct ctx *c, const struct filter *f,
+			const char *line, size_t len)
+{
+	struct rec r;
+
+	if (rec_parse(&r, line, len))
+		return;
+	switch (event_kind(&r)) {
+	case EV_RECORD: {
+		const char *e = rec_str(&r, "event");
+
+		if (!match_vm(f, rec_str(&r, "vm")))
+			break;
+		if (!is_marker(e)) {
+			const char *reason = rec_str(&r, "reason");
+
+			if (!match_reason(f, reason))
+				break;
+		}
+		if (c->json)
+			json_event(&r);
+		else
+			text_event(c, &r);
+		break;
+	}
+	case EV_LOST:
+		if (rec_str(&r, "vm") && !match_vm(f, rec_str(&r, "vm")))
+			break;
+		if (c->json) {
+			json_lost(&r);
+		} else {
+			char n[32];
+
+			clean_text(rec_str(&r, "lost") ? rec_str(&r, "lost") : "?", n,
+				   sizeof(n));
+			printf("--- %s records lost: this reader fell behind the "
+			       "module's follow buffer (stream_size) ---\n", n);
+		}
+		break;
+	case EV_NONE:
+		break;	/* a line kind from a newer module */
+	}
+	rec_free(&r);
+	fflush(stdout);
+}
+
+/* Handle the complete lines in buf[0..*have); keep the rest. */
+static void drain_lines(const struct ctx *c, const struct filter *f, char *buf,
+			size_t *have, int show)
+{
+	size_t start = 0;
+	char *nl;
+
+	while ((nl = memchr(buf + start, '\n', *have - start))) {
+		size_t l = (size_t)(nl - (buf + start));
+
+		if (show)
+			handle_line(c, f, buf + start, l);
+		start += l + 1;
+	}
+	memmove(buf, buf + start, *have - start);
+	*have -= start;
+}
+
+int view_watch(const struct ctx *c, const char *vm, const char *reasons,
+	       int new_only)
+{
+	struct sigaction sa;
+	sigset_t block, orig;
+	struct filter f;
+	size_t cap = 65536, have = 0;
+	char *buf;
+	int fd, rc = EX_OK, skipping = new_only;
+	const char *p, *rel = "follow";
+
+	memset(&f, 0, sizeof(f));
+	f.vm = vm;
+	f.reasons = reasons;
+	if (vm) {
+		f.vm_is_pid = *vm != '\0';
+		for (p = vm; *p; p++)
+			if (!isdigit((unsigned char)*p))
+				f.vm_is_pid = 0;
+	}
+	if (!c->live) {
+		/* a copy may have only the events snapshot: same format */
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/follow", c->dir);
+		if (access(path, F_OK) && errno == ENOENT) {
+			snprintf(path, sizeof(path), "%s/events", c->dir);
+			if (!access(path, F_OK))
+				rel = "events";
+		}
+	}
+	rc = open_rel(c, rel, &fd);
+	if (rc)
+		return rc;
+	buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		errmsg("out of memory");
+		return EX_ERROR;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	while (!stop_sig) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (have == cap) {
+			/* a line longer than the buffer: grow it */
+			char *nb = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
+
+			if (!nb) {
+				have = 0;	/* drop the monster line */
+			} else {
+				buf = nb;
+				cap *= 2;
+			}
+		}
+		n = read(fd, buf + have, cap - have);
+		if (n > 0) {
+			have += (size_t)n;
+			drain_lines(c, &f, buf, &have, !skipping);
+			continue;
+		}
+		if (n == 0) {
+			if (have && !skipping)	/* a last line without newline */
+				handle_line(c, &f, buf, have);
+			if (c->live)
+				errmsg("follow ended: the module is being unloaded");
+			break;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			errmsg("reading %s/follow: %s", c->dir, strerror(errno));
+			rc = EX_ERROR;
+			break;
+		}
+		skipping = 0;	/* --new: the backlog is read */
+		if (ppoll(&pfd, 1, NULL, &orig) < 0 && errno != EINTR) {
+			errmsg("poll: %s", strerror(errno));
+			rc = EX_ERROR;
+			break;
+		}
+	}
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+	free(buf);
+	close(fd);
+	return rc;
+}

@@ -31,6 +31,13 @@
 #error "apicv-trace supports Linux 5.10 and later"
 #endif
 
+/* dkms.conf refuses such kernels too; older dkms (bullseye's) does not */
+#if !IS_ENABLED(CONFIG_KPROBES) || !IS_ENABLED(CONFIG_KRETPROBES) || \
+    !IS_ENABLED(CONFIG_DEBUG_FS) || !IS_ENABLED(CONFIG_KVM) || \
+    !IS_ENABLED(CONFIG_X86_64)
+#error "apicv-trace needs an x86_64 kernel with CONFIG_KPROBES, CONFIG_KRETPROBES, CONFIG_DEBUG_FS and CONFIG_KVM"
+#endif
+
 #if LINUX_VERSION_CODE < KERNEL_VERSION(5, 16, 0)
 #define AT_KVM_5_10 1		/* kvm_request_apicv_update() era */
 #elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)

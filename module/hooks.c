@@ -288,6 +288,38 @@ out:
 }
 NOKPROBE_SYMBOL(at_setter_exit);
 
+/*
+ * A request the setter never saw, with @mask as KVM left it: dropped when
+ * APICv is disabled, else @res (filtered, absorbed). Logged if @always or
+ * if it is worth it (at_worth_logging()); counted either way.
+ */
+static void at_emit_unapplied(const struct at_req *req, unsigned long mask,
+			      unsigned char res, bool always)
+{
+	struct at_rec rec;
+	struct at_vm *vm;
+
+	rcu_read_lock();
+	vm = at_vm_get_or_adopt(req->kvm, mask);
+	if (vm) {
+		at_vm_note_key(vm, req->kvm);
+		at_rec_init(&rec, req->set ? AT_EV_SET : AT_EV_CLEAR);
+		rec.vcpu = at_vcpu_of(req->kvm, NULL);
+		rec.site = req->site;
+		rec.bit = req->bit;
+		rec.old_mask = mask;
+		rec.new_mask = mask;
+		rec.result = at_bit_in(mask, at_reasons.disable_bit) ?
+			     AT_RES_DROPPED : res;
+		at_count_result(vm, req->bit, rec.result);
+		if (always || at_worth_logging(rec.result, req->set, mask,
+					       req->bit))
+			at_emit(vm, &rec);
+	}
+	rcu_read_unlock();
+}
+NOKPROBE_SYMBOL(at_emit_unapplied);
+
 /* ------------------------------------------------------------------- */
 /* The request wrapper: sees requests KVM drops (APICv off) or filters. */
 /* ------------------------------------------------------------------- */
@@ -338,8 +370,6 @@ static int at_request_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct at_request_data *d = (void *)ri->data;
 	struct at_req *req = d->req;
 	unsigned long mask;
-	struct at_rec rec;
-	struct at_vm *vm;
 
 	if (!req)
 		return 0;
@@ -355,23 +385,7 @@ static int at_request_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (req->bit < BITS_PER_LONG && ((mask ^ d->old) & BIT(req->bit)) &&
 	    !!(mask & BIT(req->bit)) == req->set)
 		goto out;	/* the setter ran unseen: its next call resyncs */
-	rcu_read_lock();
-	vm = at_vm_get_or_adopt(req->kvm, mask);
-	if (vm) {
-		at_vm_note_key(vm, req->kvm);
-		at_rec_init(&rec, req->set ? AT_EV_SET : AT_EV_CLEAR);
-		rec.vcpu = at_vcpu_of(req->kvm, NULL);
-		rec.site = req->site;
-		rec.bit = req->bit;
-		rec.old_mask = mask;
-		rec.new_mask = mask;
-		rec.result = at_bit_in(mask, at_reasons.disable_bit) ?
-			     AT_RES_DROPPED : AT_RES_FILTERED;
-		at_count_result(vm, req->bit, rec.result);
-		if (at_worth_logging(rec.result, req->set, mask, req->bit))
-			at_emit(vm, &rec);
-	}
-	rcu_read_unlock();
+	at_emit_unapplied(req, mask, AT_RES_FILTERED, false);
 out:
 	at_req_release(req);
 	return 0;
@@ -559,30 +573,10 @@ static int at_irq_window_exit(struct kretprobe_instance *ri,
 {
 	struct at_irq_window_data *d = (void *)ri->data;
 	struct at_req *req = d->req;
-	unsigned long mask;
-	struct at_rec rec;
-	struct at_vm *vm;
 
-	if (req->nested)
-		goto out;	/* the setter ran and reported it */
-	mask = at_kvm_mask(req->kvm);
-	rcu_read_lock();
-	vm = at_vm_get_or_adopt(req->kvm, mask);
-	if (vm) {
-		at_vm_note_key(vm, req->kvm);
-		at_rec_init(&rec, req->set ? AT_EV_SET : AT_EV_CLEAR);
-		rec.vcpu = at_vcpu_of(req->kvm, NULL);
-		rec.site = req->site;
-		rec.bit = req->bit;
-		rec.old_mask = mask;
-		rec.new_mask = mask;
-		rec.result = at_bit_in(mask, at_reasons.disable_bit) ?
-			     AT_RES_DROPPED : AT_RES_ABSORBED;
-		at_count_result(vm, req->bit, rec.result);
-		at_emit(vm, &rec);
-	}
-	rcu_read_unlock();
-out:
+	if (!req->nested)	/* else the setter ran and reported it */
+		at_emit_unapplied(req, at_kvm_mask(req->kvm), AT_RES_ABSORBED,
+				  true);
 	at_req_release(req);
 	return 0;
 }

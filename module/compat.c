@@ -54,7 +54,7 @@ static const char *const at_table[AT_MAX_BITS] = {
 	[APICV_INHIBIT_REASON_SEV]		  = "SEV",
 };
 #elif LINUX_VERSION_CODE >= KERNEL_VERSION(7, 3, 0) && \
-      LINUX_VERSION_CODE < KERNEL_VERSION(7, 4, 0)
+	LINUX_VERSION_CODE < KERNEL_VERSION(7, 4, 0)
 /*
  * 7.3 moved enum kvm_apicv_inhibit to arch/x86/kvm/x86.h (x86.h:535 in
  * 7.3.4), which Debian's linux-headers do not ship. Its order is 7.2's;

@@ -33,8 +33,8 @@
 
 /* dkms.conf refuses such kernels too; older dkms (bullseye's) does not */
 #if !IS_ENABLED(CONFIG_KPROBES) || !IS_ENABLED(CONFIG_KRETPROBES) || \
-    !IS_ENABLED(CONFIG_DEBUG_FS) || !IS_ENABLED(CONFIG_KVM) || \
-    !IS_ENABLED(CONFIG_X86_64)
+	!IS_ENABLED(CONFIG_DEBUG_FS) || !IS_ENABLED(CONFIG_KVM) || \
+	!IS_ENABLED(CONFIG_X86_64)
 #error "apicv-trace needs an x86_64 kernel with CONFIG_KPROBES, CONFIG_KRETPROBES, CONFIG_DEBUG_FS and CONFIG_KVM"
 #endif
 

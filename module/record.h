@@ -60,8 +60,7 @@ struct at_rec {
 	unsigned char bit;	/* reason bit or AT_NO_BIT */
 	unsigned char result;	/* enum at_result */
 	unsigned char flags;	/* AT_F_* */
-	unsigned int xapic_id;	/* apic_id: the ID KVM compared; lapic_set:
-				 * the ID in the restored state */
+	unsigned int xapic_id;	/* apic_id: ID compared; lapic_set: restored */
 	unsigned int site_gen;	/* kvm load generation the site belongs to */
 	unsigned int reserved;
 	char comm[16];

@@ -343,13 +343,13 @@ static void at_note_mismatch(struct at_vm *vm, const struct at_rec *rec)
 
 	if ((seq & 1) || atomic_cmpxchg(&vm->mismatch_seq, seq, seq + 1) != seq)
 		return;
-	smp_wmb();
+	/* the odd count (cmpxchg is fully ordered) before the data */
 	vm->mismatch.ns = rec->ns;
 	vm->mismatch.site = rec->site;
 	vm->mismatch.site_gen = rec->site_gen;
 	vm->mismatch.xapic_id = rec->xapic_id;
 	vm->mismatch.vcpu = rec->vcpu;
-	smp_wmb();
+	smp_wmb();	/* the data before the even count; pairs with readers */
 	atomic_set(&vm->mismatch_seq, seq + 2);
 }
 NOKPROBE_SYMBOL(at_note_mismatch);
@@ -362,9 +362,9 @@ bool at_vm_mismatch(const struct at_vm *vm, struct at_mismatch *out)
 		seq = atomic_read(&vm->mismatch_seq);
 		if (seq & 1)
 			continue;
-		smp_rmb();
+		smp_rmb();	/* the count before the data: at_note_mismatch() */
 		*out = vm->mismatch;
-		smp_rmb();
+		smp_rmb();	/* the data before the count again */
 		if (atomic_read(&vm->mismatch_seq) == seq)
 			return seq != 0;
 	}

@@ -483,7 +483,9 @@ static void print_text(const struct ctx *c, const struct showdata *d,
 			when_str(c, t, buf, sizeof(buf));
 			printf("; the last at %s (vCPU %s, xAPIC ID %s)", buf,
 			       q(rec_str(d->last_restore, "vcpu")),
-			       q(rec_str(d->last_restore, "xapic_id")));
+			       q(rec_str(d->last_restore, "apic_id") ?
+				 rec_str(d->last_restore, "apic_id") :
+				 rec_str(d->last_restore, "xapic_id")));
 		}
 		printf(".\n");
 	}
@@ -491,9 +493,10 @@ static void print_text(const struct ctx *c, const struct showdata *d,
 		printf("The VMM wrote an APIC base MSR %zu time%s in the recorded history",
 		       d->base_writes, d->base_writes == 1 ? "" : "s");
 		if (d->last_base)
-			printf(" (last: vCPU %s, value %s)",
+			printf(" (last: vCPU %s, value %s, was %s)",
 			       q(rec_str(d->last_base, "vcpu")),
-			       q(rec_str(d->last_base, "value")));
+			       q(rec_str(d->last_base, "value")),
+			       q(rec_str(d->last_base, "was")));
 		printf(".\n");
 	}
 }

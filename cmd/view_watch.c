@@ -203,12 +203,18 @@ static void text_event(const struct ctx *c, const struct rec *r)
 	} else if (e && !strcmp(e, "lapic_set")) {
 		printf("%s  --- VMM restored vCPU %s's local APIC in VM %s (reboot/restore)",
 		       when, vcpu_n, vm);
-		if (rec_str(r, "xapic_id"))
+		/* the module's key is apic_id= (xapic_id= in early drafts) */
+		if (rec_str(r, "apic_id"))
+			printf(", xAPIC ID %s", rec_str(r, "apic_id"));
+		else if (rec_str(r, "xapic_id"))
 			printf(", xAPIC ID %s", rec_str(r, "xapic_id"));
 		printf(" ---\n");
 	} else if (e && !strcmp(e, "apic_base")) {
-		printf("%s  --- VMM wrote vCPU %s's APIC base MSR in VM %s: %s ---\n",
+		printf("%s  --- VMM wrote vCPU %s's APIC base MSR in VM %s: %s",
 		       when, vcpu_n, vm, rec_str(r, "value") ? rec_str(r, "value") : "?");
+		if (rec_str(r, "was"))
+			printf(" (was %s)", rec_str(r, "was"));
+		printf(" ---\n");
 	} else if (e && !strcmp(e, "apic_id")) {
 		uint64_t id;
 		int have_id = rec_u64(r, "vcpu_id", &id);

@@ -8,6 +8,13 @@
 # $APICV_CACHE/check/STEP.log:
 #   setup           host packages: qemu, dkms, sparse, debootstrap... (setup-host.sh --packages)
 #   ring            the lockless ring in userspace: threads, TSan, ASan+UBSan
+#   reason-fmt      module/reason_fmt.h in userspace, plain and ASan+UBSan
+#                   (make -C tests/compat check)
+#   cmd             the apicv-trace command: parse tests, cli_test.py on the
+#                   plain and the ASan+UBSan build (make -C tests/cmd check);
+#                   promtool first (tests/cmd/promtool.sh: Debian's
+#                   prometheus .deb unpacked into the cache): no promtool,
+#                   the step fails
 #   then for each LINE:
 #   kernel-LINE     the line's Debian kernel (fetch-kernel.sh)
 #   buildroot-LINE  a debootstrap root of the line's release with the kernel's
@@ -22,16 +29,17 @@
 # A step that cannot run because one it needs failed counts as failed; the
 # other lines go on.  Ends with a per-line table and "check: N passed, M
 # failed"; exit 0 only if nothing failed, 2 on a usage error (unknown LINE).
-# CHECK_STEPS="KIND..." runs only those kinds (setup ring kernel buildroot
-# dkms w1-sparse dkms-refuses e2e; default all) -- for timing runs only.
+# CHECK_STEPS="KIND..." runs only those kinds (setup ring reason-fmt cmd
+# kernel buildroot dkms w1-sparse dkms-refuses e2e; default all) -- for
+# timing runs only.
 # APICV_E2E_TIMEOUT: seconds per e2e QEMU boot (default here 300).
 set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,28s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,35s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 top=$(cd "$SCRIPTS_DIR/.." && pwd)
-all_kinds="setup ring kernel buildroot dkms w1-sparse dkms-refuses e2e"
+all_kinds="setup ring reason-fmt cmd kernel buildroot dkms w1-sparse dkms-refuses e2e"
 [[ ${1:-} == -* ]] && usage
 lines=("$@")
 if ((${#lines[@]} == 0)); then
@@ -104,6 +112,11 @@ if want setup && ! step setup "$SCRIPTS_DIR/setup-host.sh" --packages; then
 	exit 1
 fi
 want ring && step ring make -C "$top/tests/ring" check
+want reason-fmt && step reason-fmt make -C "$top/tests/compat" check
+# promtool must be there (cli_test.py fails without it too): provide it
+# first, and fail the step if that fails
+cmd_check() { "$top/tests/cmd/promtool.sh" --path && make -C "$top/tests/cmd" check; }
+want cmd && step cmd cmd_check
 
 refuses_done=0
 for line in "${lines[@]}"; do

@@ -4,8 +4,9 @@
 # The end-to-end suite: boots kernel LINE (default 6.1) in QEMU twice, once
 # with AVIC's state machine on (kvm_amd avic=1 force_avic=1) and once with
 # it off (avic=0), runs tests/e2e/guest.sh in each against the real KVM
-# with the given module (default: built by DKMS in LINE's build root), then checks the
-# collected output with tests/e2e/check.py. Exit 0 only if every check
+# with the given module (default: built by DKMS in LINE's build root) and
+# the apicv-trace command (cmd/, linked statically: /payload/apicv-trace),
+# then checks the collected output with tests/e2e/check.py. Exit 0 only if every check
 # passed and no guest log shows a kernel splat.  The guest runs with
 # oops=panic (an Oops fails the run anyway; this ends it at once instead of
 # at the timeout) and each boot is limited to $APICV_E2E_TIMEOUT seconds
@@ -21,7 +22,7 @@ while getopts k:m:o:h opt; do
 	k) line=$OPTARG ;;
 	m) ko=$OPTARG ;;
 	o) results=$OPTARG ;;
-	*) sed -n '2,12s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,13s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run scripts/setup-host.sh"
@@ -32,10 +33,13 @@ rm -rf "$results"
 mkdir -p "$results"
 
 make -s -C "$top/tests/e2e" >&2
+# the command, static (glibc -static): the guest is busybox, no libc
+make -s -C "$top/cmd" static >&2
 payload=$(mktemp -d "${TMPDIR:-/tmp}/apicv-payload.XXXXXX")
 trap 'rm -rf "$payload"' EXIT
 ko_unpack "$ko" "$payload/apicv_trace.ko"
 cp "$top/tests/e2e/"{kvmdrive,followtest,guest.sh} "$payload/"
+cp "$top/cmd/apicv-trace.static" "$payload/apicv-trace"
 
 rc=0
 for mode in avic1 avic0; do

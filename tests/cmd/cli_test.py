@@ -452,7 +452,7 @@ def test_watch(b):
     for s in ["--- VM 4242-11 created by qemu-system-x86 (tid 4242) ---",
               "--- 7 records lost",
               "--- VMM restored vCPU 0's local APIC in VM 4242-11 (reboot/restore), xAPIC ID 0 ---",
-              "--- VMM wrote vCPU 0's APIC base MSR in VM 4242-11: 0xfee00900 ---",
+              "--- VMM wrote vCPU 0's APIC base MSR in VM 4242-11: 0xfee00900 (was 0xfee00d00) ---",
               "APIC ID check: xAPIC ID 1, vCPU id 256 (& 0xff = 0): MISMATCH, KVM inhibits (APIC_ID_MODIFIED), aliases another vCPU",
               "[side effect] [setter call not seen; corrected]",
               "[at VM creation]",

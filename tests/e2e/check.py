@@ -37,8 +37,10 @@ bits through BTF: that table too must be apicv_trace's. This is what holds
 7.3's hand-written table against the kernel.
 """
 import ast
+import json
 import os
 import re
+import subprocess
 import sys
 
 PASSED = []
@@ -846,6 +848,8 @@ def main(base):
     scenarios = ["basic", "twovms", "aliases", "toobig", "guest"]
     if gen == G7:
         scenarios.append("guest2")  # PIT reinject off: IRQWIN through the setter
+    if gen == G510:
+        scenarios.append("flood")  # the flapping VM (PIT reinject toggles)
     for sc in scenarios:
         kv = read(os.path.join(cmp_dir, f"kvmdrive.{sc}"))
         head, steps, vms = check_scenario(sc, kv, recs, names, gen)
@@ -909,6 +913,8 @@ def main(base):
     check_guest_checks(a0, "avic0", gen)
     check_avic0(a0, gen, names, btf)
     check_files(base)
+    check_issue4_states(base, gen)
+    check_cmd(base, gen)
     if gen == G510:
         print(f"e2e: compared {n_tp} kvm_apicv_update_request lines with {n_changed} "
               f"activation flips (5.10 under TCG: 0 of both)")
@@ -951,6 +957,453 @@ def check_guest_checks(d, mode, gen):
     for l in lines:
         if l.startswith("OK ") and l.split()[1] not in want:
             check(f"{mode}: guest check {l.split()[1]}", True)
+
+
+# ---- Issue 4: state's durations, flapping, last set/clear, APIC ID mismatch,
+# ---- lapic_set / apic_base markers; the apicv-trace command -------------
+
+# Reasons nothing in the kernel clears (the module's sticky=yes), per line:
+# 6.1 never clears APIC_ID_MODIFIED (6.12+ re-decide it on each map
+# rebuild), APIC_BASE_MODIFIED is never cleared where it exists, nor
+# DISABLE(D); 5.10's SynIC activation inhibits for good (HYPERV); 7.2+
+# PHYSICAL_ID_TOO_BIG.
+STICKY = {G510: {"DISABLE", "HYPERV"},
+          G61: {"DISABLE", "APIC_ID_MODIFIED", "APIC_BASE_MODIFIED"},
+          G612: {"DISABLED", "APIC_BASE_MODIFIED"},
+          G7: {"DISABLED", "APIC_BASE_MODIFIED", "PHYSICAL_ID_TOO_BIG"}}
+FLAP_SLOT_NS = 5 * 10**9      # the module's flapping slots: 5 s,
+FLAP_SLOTS, FLAP_MIN = 12, 6  # 12 of them (a minute), 6 changes flap
+APIC_BASE_DEFAULT = 0xfee00900  # 0xfee00000 | enabled | BSP
+
+
+def parse_state(text):
+    """(header tokens, {reason: tokens}, apic_id_mismatch tokens or None)."""
+    head, reasons, mm = {}, {}, None
+    for l in text.splitlines():
+        if l.startswith("reason="):
+            t = tokens(l)
+            reasons[t["reason"]] = t
+        elif l.startswith("apic_id_mismatch "):
+            mm = tokens(l)
+        elif l.strip():
+            head.update(tokens(l))
+    return head, reasons, mm
+
+
+def flap_window(recs_ns, end_ns, slots):
+    """How many of the changes at recs_ns the module counts in the last
+    @slots 5 s slots before end_ns (the current slot included)."""
+    cur = end_ns // FLAP_SLOT_NS
+    return sum(1 for ns in recs_ns if cur - ns // FLAP_SLOT_NS < slots)
+
+
+def check_state_fields(label, text, recs, gen, complete=True, kv=None):
+    """The state file's fields (issue 4) against themselves and, when the
+    VM's ring did not wrap (@complete), against its records; @kv: the
+    kvmdrive output of the scenario that made the VM (markers)."""
+    head, reasons, mm = parse_state(text)
+    vm = head.get("vm", "?")
+    need = ["comm", "life_ms", "flapping", "created_ns", "exited_ns"]
+    if not check(f"{label}: header has {', '.join(need)}",
+                 all(k in head for k in need), str(head)):
+        return head, reasons, mm
+    exited = int(head["exited_ns"])
+    created = int(head["created_ns"])
+    end = exited or None
+    life_ms = int(head["life_ms"])
+    if exited:
+        check(f"{label}: life_ms {life_ms} = exited_ns - created_ns",
+              life_ms == (exited - created) // 10**6, f"{exited} - {created}")
+    check(f"{label}: comm=kvmdrive (the VMM's thread)", head["comm"] == "kvmdrive", head["comm"])
+    mine = [r for r in recs if r.get("vm") == vm]
+    changed = [r for r in mine if r.get("result") == "changed" and r["event"] in ("set", "clear")]
+    any_flap = False
+    keys = ("share_pct", "changes_10s", "changes_60s", "flapping", "last_set_ns",
+            "last_set_site", "last_clear_ns", "last_clear_site", "inhibited_ms", "sticky")
+    for name, t in reasons.items():
+        lb = f"{label}/{name}"
+        if not check(f"{lb}: has {', '.join(keys)}", all(k in t for k in keys), str(t)):
+            continue
+        want_sticky = name in STICKY[gen]
+        check(f"{lb}: sticky={t['sticky']} ({'sticky' if want_sticky else 'not sticky'} on this line)",
+              t["sticky"] == ("yes" if want_sticky else "no"), str(t))
+        if want_sticky and int(t["sets"]):
+            check(f"{lb}: sticky and set: never cleared, set now",
+                  t["clears"] == "0" and t["now"] == "set", str(t))
+        inh, share = int(t["inhibited_ms"]), int(t["share_pct"])
+        check(f"{lb}: inhibited_ms {inh} <= life_ms {life_ms}", inh <= life_ms, str(t))
+        if life_ms > 0:
+            # (both in whole ms: the module divides the nanoseconds)
+            lo, hi = inh * 100 // (life_ms + 1), -(-(inh + 1) * 100 // life_ms)
+            check(f"{lb}: share_pct {share} = inhibited/life ({inh}/{life_ms} ms)",
+                  lo <= share <= min(hi, 100), f"{lo}..{hi}: {t}")
+        c60, c10 = int(t["changes_60s"]), int(t["changes_10s"])
+        check(f"{lb}: flapping={t['flapping']} iff changes_60s ({c60}) >= {FLAP_MIN}",
+              t["flapping"] == ("yes" if c60 >= FLAP_MIN else "no"), str(t))
+        check(f"{lb}: changes_10s ({c10}) <= changes_60s ({c60}) <= sets + clears",
+              c10 <= c60 <= int(t["sets"]) + int(t["clears"]), str(t))
+        any_flap |= t["flapping"] == "yes"
+        for what in ("set", "clear"):
+            if (t["sets"] if what == "set" else t["clears"]) == "0":
+                check(f"{lb}: never {what}: last_{what}_ns/site are -",
+                      t[f"last_{what}_ns"] == "-" and t[f"last_{what}_site"] == "-", str(t))
+        if not complete or end is None:
+            continue
+        ch = [r for r in changed if r["reason"] == name]
+        for what in ("set", "clear"):
+            last = [r for r in ch if r["event"] == what][-1:]
+            got = (t[f"last_{what}_ns"], t[f"last_{what}_site"])
+            want = (last[0]["ns"], last[0]["site"]) if last else ("-", "-")
+            check(f"{lb}: last_{what}_ns/site = the last {what} record's ({want[1]})",
+                  got == want, f"state {got}, events {want}")
+        ns = [int(r["ns"]) for r in ch]
+        w10, w60 = flap_window(ns, end, 2), flap_window(ns, end, FLAP_SLOTS)
+        check(f"{lb}: changes_10s/60s {c10}/{c60} = the records' in the windows before exit ({w10}/{w60})",
+              (c10, c60) == (w10, w60), str(t))
+        total, since = 0, None
+        for r in ch:
+            if r["event"] == "set":
+                since = int(r["ns"])
+            elif since is not None:
+                total += int(r["ns"]) - since
+                since = None
+        if since is not None:
+            total += end - since
+        check(f"{lb}: inhibited_ms {inh} = the records' set..clear time ({total / 1e6:.1f} ms)",
+              abs(inh - total // 10**6) <= 1, str(t))
+    check(f"{label}: flapping={head['flapping']} iff a reason flaps",
+          head["flapping"] == ("yes" if any_flap else "no"), f"reasons flapping: {any_flap}")
+    # the last xAPIC ID mismatch KVM saw
+    bad_ids = [r for r in mine if r["event"] == "apic_id" and r.get("match") == "no"
+               and r.get("xapic_id", "?") != "?"]
+    if gen == G510:
+        check(f"{label}: no apic_id_mismatch line (5.10)", mm is None, str(mm))
+    elif complete:
+        if bad_ids:
+            r = bad_ids[-1]
+            want = {"vcpu_id": r["vcpu_id"], "xapic_id": r["xapic_id"],
+                    "compared_with": str(int(r["vcpu_id"]) & 0xff), "ns": r["ns"], "site": r["site"]}
+            got = {k: (mm or {}).get(k) for k in want}
+            check(f"{label}: apic_id_mismatch is the last apic_id match=no record "
+                  f"(vcpu_id={want['vcpu_id']} xapic_id={want['xapic_id']})", got == want,
+                  f"state {got}, events {want}")
+        else:
+            check(f"{label}: no apic_id_mismatch line (no mismatch recorded)", mm is None, str(mm))
+    if kv is not None and complete:
+        check_markers(label, vm, mine, kv)
+    return head, reasons, mm
+
+
+def check_markers(label, vm, mine, kv):
+    """lapic_set: one per KVM_SET_LAPIC kvmdrive made on the VM, with the
+    xAPIC ID it wrote; apic_base: one per host write that moved the APIC
+    base (kvmdrive's apic_base_modify), with the value and the old one."""
+    _, steps, _ = kvmdrive(kv)
+    sl = [s for s in steps if s.get("vm") == vm and s.get("op") == "KVM_SET_LAPIC"
+          and s.get("rc") == "0"]
+    marks = [r for r in mine if r["event"] == "lapic_set"]
+    check(f"{label}: one lapic_set marker per KVM_SET_LAPIC ({len(sl)}: "
+          f"{','.join(s['step'] for s in sl) or 'none'})", len(marks) == len(sl),
+          f"{len(marks)} markers: {[m['seq'] for m in marks]}")
+    want = [(s.get("vcpu"), s.get("apic_id")) for s in sl]
+    got = [(m.get("vcpu"), m.get("apic_id")) for m in marks]
+    check(f"{label}: lapic_set markers name the vCPU and the xAPIC ID written, in order",
+          got == want, f"markers {got}, kvmdrive {want}")
+    # (kvm_vcpu_ioctl_set_lapic is inlined into kvm_arch_vcpu_ioctl)
+    bad_site = [m["site"] for m in marks if not m["site"].startswith("kvm_arch_vcpu_ioctl+")]
+    check(f"{label}: lapic_set markers name kvm_arch_vcpu_ioctl (KVM_SET_LAPIC)", not bad_site,
+          str(bad_site[:3]))
+    ab = [s for s in steps if s.get("vm") == vm and s.get("step") == "apic_base_modify"
+          and s.get("rc") == "0"]
+    marks = [r for r in mine if r["event"] == "apic_base"]
+    want = [(s.get("vcpu"), s.get("apic_base"), f"0x{APIC_BASE_DEFAULT:x}") for s in ab]
+    got = [(m.get("vcpu"), m.get("value"), m.get("was")) for m in marks]
+    check(f"{label}: one apic_base marker per host APIC base write that moved it "
+          f"({len(ab)}), with value= and was=", got == want, f"markers {got}, kvmdrive {want}")
+
+
+def check_issue4_states(base, gen):
+    """Every VM's state of the compared runs (rings complete) and of the
+    wrapped one; flapping and quiet VMs; whole-life reasons."""
+    a1 = os.path.join(base, "avic1")
+    cmp_dir = os.path.join(a1, "compare")
+    recs = records(read(os.path.join(cmp_dir, "events")))
+    kvs = {}
+    for f in sorted(os.listdir(cmp_dir)):
+        if f.startswith("kvmdrive."):
+            kv = read(os.path.join(cmp_dir, f))
+            for vm in kvmdrive(kv)[2]:
+                kvs[vm] = (f[len("kvmdrive."):], kv)
+    states = {}
+    for f in sorted(os.listdir(cmp_dir)):
+        if f.startswith("state."):
+            vm = f[len("state."):]
+            sc = kvs.get(vm, ("?", None))[0]
+            states[vm] = check_state_fields(f"state/{sc}/{vm}", read(os.path.join(cmp_dir, f)),
+                                            recs, gen, True, kvs.get(vm, (None, None))[1])
+    vmsl = {tokens(l).get("vm"): tokens(l) for l in read(os.path.join(cmp_dir, "vms")).splitlines()}
+    for vm, (head, _, _) in states.items():
+        t = vmsl.get(vm, {})
+        check(f"vms/{vm}: comm and flapping agree with its state",
+              (t.get("comm"), t.get("flapping")) == (head.get("comm"), head.get("flapping")),
+              f"vms {t.get('comm')}/{t.get('flapping')}, state {head.get('comm')}/{head.get('flapping')}")
+
+    def vm_of(sc):
+        return [vm for vm, (s, _) in kvs.items() if s == sc]
+
+    # flapping: the guest whose IRQWIN really changes (7.x: no reinject),
+    # 5.10: the PIT reinject flood; quiet: basic
+    flap_sc, flap_r = {G510: ("flood", "PIT_REINJ"), G61: ("guest", "IRQWIN"),
+                       G612: ("guest", "IRQWIN"), G7: ("guest2", "IRQWIN")}[gen]
+    for vm in vm_of(flap_sc) or ["(none)"]:
+        head, reasons, _ = states.get(vm, ({}, {}, None))
+        t = reasons.get(flap_r, {})
+        check(f"flapping/{flap_sc}/{vm}: {flap_r} flapping=yes and the VM flapping=yes "
+              f"({t.get('changes_60s')} changes in the last minute)",
+              t.get("flapping") == "yes" and head.get("flapping") == "yes", f"{head} {t}")
+        check(f"flapping/{flap_sc}/{vm}: the VM lived < 55 s, so changes_60s = sets + clears",
+              t and int(t["changes_60s"]) == int(t["sets"]) + int(t["clears"]), str(t))
+    for vm in vm_of("basic") or ["(none)"]:
+        head = states.get(vm, ({},))[0]
+        check(f"flapping/basic/{vm}: a quiet VM: flapping=no", head.get("flapping") == "no", str(head))
+    # 5.10 under TCG: DISABLE from creation to exit, every VM
+    if gen == G510:
+        for vm, (head, reasons, _) in states.items():
+            t = reasons.get("DISABLE", {})
+            check(f"durations/{vm}: DISABLE held for the VM's whole life: share_pct >= 90 "
+                  f"({t.get('share_pct')}), sticky", t and int(t["share_pct"]) >= 90
+                  and t["sticky"] == "yes", str(t))
+    # the mismatch kvmdrive wrote: xAPIC ID vcpu_id + 1 on vCPU 0
+    if gen != G510:
+        # (guest, 6.12+: the map rebuild of the INIT after a triple fault,
+        # kvm_vcpu_reset, may be the last to see the bad ID)
+        for sc in ("basic", "guest"):
+            for vm in vm_of(sc):
+                mm = states[vm][2] or {}
+                site = "kvm_apic_set_state+" if sc == "basic" or gen == G61 else ""
+                check(f"apic_id_mismatch/{sc}/{vm}: vCPU 0 with xAPIC ID 1, compared with 0"
+                      + (", written by KVM_SET_LAPIC" if site else ""),
+                      (mm.get("vcpu_id"), mm.get("xapic_id"), mm.get("compared_with")) == ("0", "1", "0")
+                      and mm.get("site", "").startswith(site), str(mm))
+    # APICv off: DISABLE(D) from creation to exit
+    a0 = os.path.join(base, "avic0", "avic0")
+    recs0 = records(read(os.path.join(a0, "events")))
+    kvs0 = {}
+    for f in sorted(os.listdir(a0)):
+        if f.startswith("kvmdrive"):
+            kv = read(os.path.join(a0, f))
+            for vm in kvmdrive(kv)[2]:
+                kvs0[vm] = kv
+    dis = "DISABLE" if gen <= G61 else "DISABLED"
+    for f in sorted(os.listdir(a0)):
+        if not f.startswith("state."):
+            continue
+        vm = f[len("state."):]
+        head, reasons, _ = check_state_fields(f"avic0/state/{vm}", read(os.path.join(a0, f)),
+                                              recs0, gen, True, kvs0.get(vm))
+        t = reasons.get(dis, {})
+        check(f"avic0/durations/{vm}: {dis} held for the VM's whole life: share_pct >= 90 "
+              f"({t.get('share_pct')}), sticky", t and int(t["share_pct"]) >= 90
+              and t["sticky"] == "yes", str(t))
+    # the wrapped ring: aggregates exact, windows too
+    wd = os.path.join(a1, "wrap")
+    for f in sorted(os.listdir(wd)):
+        if f.startswith("state."):
+            head, reasons, _ = check_state_fields(f"wrap/state/{f[6:]}", read(os.path.join(wd, f)),
+                                                  [], gen, False)
+            r = "PIT_REINJ" if gen == G510 else "IRQWIN"
+            t = reasons.get(r, {})
+            check(f"wrap/{f[6:]}: {r} flapping=yes, changes_60s = sets + clears "
+                  f"({t.get('changes_60s')})", t and t["flapping"] == "yes"
+                  and int(t["changes_60s"]) == int(t["sets"]) + int(t["clears"])
+                  and head.get("flapping") == "yes", str(t))
+
+
+CMD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cmd")
+SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cmd",
+                      "apicv-trace.schema.json")
+
+
+def tool(*args, stdin=None):
+    """Run a tests/cmd tool: (exit code, stdout + stderr)."""
+    try:
+        p = subprocess.run(list(args), input=stdin, capture_output=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return 1, str(e)
+    return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
+
+
+def check_cmd(base, gen):
+    """The apicv-trace command run in the guest against the live module."""
+    d = os.path.join(base, "avic1", "cmd")
+    if not check("cmd: the guest ran the command (avic1/cmd/)", os.path.isdir(d), d):
+        return
+
+    def rc(name):
+        return read(os.path.join(d, name + ".rc")).strip()
+
+    def err(name):
+        return read(os.path.join(d, name + ".err")).strip()[:300]
+
+    for name, want in (("list.txt", "0"), ("list.json", "0"), ("prom.txt", "0"),
+                       ("nosuchvm.txt", "6"), ("unloaded.txt", "3"),
+                       ("watch.txt", "0"), ("watch.json", "0")):
+        what = {"nosuchvm.txt": "show nosuchvm", "unloaded.txt": "with the module unloaded",
+                "watch.txt": "watch, ended by SIGINT", "watch.json": "--json watch, ended by SIGINT"
+                }.get(name, name)
+        check(f"cmd: {what}: exit {want}", rc(name) == want, f"exit {rc(name)}: {err(name)}")
+    check("cmd: show nosuchvm says so and lists the known VMs",
+          "nosuchvm" in err("nosuchvm.txt"), err("nosuchvm.txt"))
+    check("cmd: unloaded: tells to load the module", "modprobe apicv_trace" in err("unloaded.txt"),
+          err("unloaded.txt"))
+    # JSON against the schema, prom through promtool
+    jsons = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".json"))
+    code, out = tool(sys.executable, os.path.join(CMD_DIR, "validate.py"), SCHEMA, *jsons)
+    check(f"cmd: {len(jsons)} JSON outputs valid against apicv-trace.schema.json "
+          f"({out.strip().splitlines()[-1] if out.strip() else ''})",
+          code == 0 and len(jsons) >= 4, out[-600:])
+    prom = read(os.path.join(d, "prom.txt"))
+    code, out = tool(os.path.join(CMD_DIR, "promtool.sh"), "check", "metrics", stdin=prom.encode())
+    check("cmd: prom passes promtool check metrics", code == 0 and prom, out[-600:])
+    # list and show against the state files copied right before
+    vms = {}
+    for l in read(os.path.join(d, "vms")).splitlines():
+        t = tokens(l)
+        if "vm" in t:
+            vms[t["vm"]] = t
+    check(f"cmd: the module had VMs to show ({len(vms)})", vms, "empty vms")
+    try:
+        lj = json.loads(read(os.path.join(d, "list.json")))
+    except ValueError as e:
+        lj = {}
+        check("cmd: list --json parses", False, str(e))
+    got = {v.get("vm"): v for v in lj.get("vms", [])}
+    check("cmd: list --json has the VMs of vms, no other", sorted(got) == sorted(vms),
+          f"{sorted(got)} vs {sorted(vms)}")
+    rows = {}
+    for l in read(os.path.join(d, "list.txt")).splitlines()[1:]:
+        f = l.split()
+        if f:
+            rows[f[0]] = f
+    check("cmd: list has one row per VM of vms", sorted(rows) == sorted(vms),
+          f"{sorted(rows)} vs {sorted(vms)}")
+    pm = {}
+    for l in prom.splitlines():
+        m = re.match(r'^(apicv_trace_\w+)\{vm="([^"]*)"[^}]*?(?:,reason="([^"]*)")?\} (\S+)$', l)
+        if m:
+            pm[(m.group(1), m.group(2), m.group(3))] = m.group(4)
+    for key, t in vms.items():
+        reasons = [] if t["reasons"] == "-" else t["reasons"].split("|")
+        j = got.get(key, {})
+        check(f"cmd/list --json/{key}: apicv, reasons, flapping, status, comm, for_ms as in vms",
+              (j.get("apicv"), j.get("reasons"), j.get("flapping"), j.get("status"),
+               j.get("comm"), j.get("for_ms"))
+              == (t["apicv"], reasons, t["flapping"] == "yes", t["status"], t["comm"],
+                  int(t["for_ms"])), f"{j} vs {t}")
+        r = rows.get(key, [])
+        check(f"cmd/list/{key}: row says {t['status']} {t['apicv']} {t['reasons']} "
+              f"flapping {t['flapping']}",
+              len(r) == 8 and (r[3], r[4], r[6], r[7]) == (t["status"], t["apicv"], t["reasons"],
+                                                            t["flapping"]), str(r))
+        check(f"cmd/prom/{key}: vm_inhibited and vm_flapping as in vms",
+              (pm.get(("apicv_trace_vm_inhibited", key, None)),
+               pm.get(("apicv_trace_vm_flapping", key, None)))
+              == (str(int(t["apicv"] == "inhibited")), str(int(t["flapping"] == "yes"))),
+              str({k: v for k, v in pm.items() if k[1] == key and k[2] is None}))
+        head, sreasons, mm = parse_state(read(os.path.join(d, f"state.{key}")))
+        for name, st in sreasons.items():
+            check(f"cmd/prom/{key}/{name}: reason_inhibited = now={st['now']}",
+                  pm.get(("apicv_trace_reason_inhibited", key, name)) == str(int(st["now"] == "set")),
+                  str(pm.get(("apicv_trace_reason_inhibited", key, name))))
+        # show --json against the state file
+        try:
+            sj = json.loads(read(os.path.join(d, f"show.{key}.json")))
+        except ValueError as e:
+            sj = {}
+            check(f"cmd/show --json/{key}: parses", False, str(e))
+        v = sj.get("vm", {})
+        check(f"cmd/show --json/{key}: apicv, reasons, flapping, life_ms, comm as in the state",
+              (v.get("apicv"), v.get("reasons"), v.get("flapping"), v.get("life_ms"), v.get("comm"))
+              == (head.get("apicv"), [] if head.get("reasons") == "-" else head.get("reasons", "").split("|"),
+                  head.get("flapping") == "yes", int(head.get("life_ms", -1)), head.get("comm")),
+              f"{v} vs {head}")
+        js = {x.get("reason"): x for x in sj.get("reasons", [])}
+        check(f"cmd/show --json/{key}: the state's reasons", sorted(js) == sorted(sreasons),
+              f"{sorted(js)} vs {sorted(sreasons)}")
+        for name, st in sreasons.items():
+            x = js.get(name, {})
+            want = (st["now"], int(st["sets"]), int(st["clears"]), int(st["inhibited_ms"]),
+                    int(st["share_pct"]), int(st["changes_10s"]), int(st["changes_60s"]),
+                    st["flapping"] == "yes", st["sticky"] == "yes",
+                    None if st["last_set_site"] == "-" else st["last_set_site"],
+                    None if st["last_clear_site"] == "-" else st["last_clear_site"])
+            have = (x.get("now"), x.get("sets"), x.get("clears"), x.get("inhibited_ms"),
+                    x.get("share_pct"), x.get("changes_10s"), x.get("changes_60s"),
+                    x.get("flapping"), x.get("sticky"), (x.get("last_set") or {}).get("site"),
+                    (x.get("last_clear") or {}).get("site"))
+            check(f"cmd/show --json/{key}/{name}: now, counts, durations, flapping, sticky, "
+                  "last set/clear sites as in the state", have == want, f"{have} vs {want}")
+        jm = sj.get("apic_id_mismatch")
+        if mm is None:
+            check(f"cmd/show --json/{key}: no apic_id_mismatch", jm is None, str(jm))
+        else:
+            check(f"cmd/show --json/{key}: apic_id_mismatch as in the state",
+                  jm and (jm.get("vcpu_id"), jm.get("xapic_id"), jm.get("compared_with"), jm.get("site"))
+                  == (int(mm["vcpu_id"]), int(mm["xapic_id"]), int(mm["compared_with"]), mm["site"]),
+                  f"{jm} vs {mm}")
+        # show's text
+        txt = read(os.path.join(d, f"show.{key}.txt"))
+        check(f"cmd/show/{key}: exit 0", rc(f"show.{key}.txt") == "0" and rc(f"show.{key}.json") == "0",
+              err(f"show.{key}.txt"))
+        first = ("is INHIBITED by " + head.get("reasons", "?")) if head.get("apicv") == "inhibited" \
+            else "is ACTIVE (no inhibit reason set)"
+        check(f"cmd/show/{key}: says AVIC {first.split(' ', 1)[1]}", f"AVIC {first}" in txt,
+              txt[:300])
+        check(f"cmd/show/{key}: FLAPPING line iff flapping={head.get('flapping')}",
+              ("\nFLAPPING: " in txt) == (head.get("flapping") == "yes"), txt[:400])
+        for name, st in sreasons.items():
+            check(f"cmd/show/{key}/{name}: {'SET' if st['now'] == 'set' else 'clear'} now, "
+                  f"sticky {st['sticky']}",
+                  re.search(rf"^{name} \(bit {st['bit']}\): {'SET' if st['now'] == 'set' else 'clear'} now",
+                            txt, re.M)
+                  and (("sticky: this kernel never clears it" in txt.split(f"\n{name} (bit", 1)[-1]
+                        .split("\n\n", 1)[0]) == (st["sticky"] == "yes")), st)
+    # watch during a rebooting guest, ended by SIGINT
+    wkey = read(os.path.join(d, "watch.vm")).strip()
+    kv = read(os.path.join(d, "kvmdrive.watch"))
+    head, steps, wvms = kvmdrive(kv)
+    check("cmd/watch: its guest ran and rebooted", head.get("done") == "ok" and wvms == [wkey],
+          f"{head} {wvms}")
+    nlapic = sum(1 for s in steps if s.get("op") == "KVM_SET_LAPIC" and s.get("rc") == "0")
+    wt = read(os.path.join(d, "watch.txt"))
+    lines = [l for l in wt.splitlines() if l.strip()]
+    check(f"cmd/watch/{wkey}: lines seen ({len(lines)})", len(lines) >= 5, wt[:300])
+    other = [l for l in lines if f" {wkey} " not in f" {l} " and "records lost" not in l]
+    check(f"cmd/watch/{wkey}: --vm kept only that VM", not other, str(other[:3]))
+    restores = [l for l in lines if f"--- VMM restored vCPU 0's local APIC in VM {wkey}" in l]
+    check(f"cmd/watch/{wkey}: a 'VMM restored ... local APIC' marker per KVM_SET_LAPIC "
+          f"({len(restores)} of {nlapic})", nlapic >= 2 and len(restores) == nlapic, str(restores))
+    ids = [s.get("apic_id") for s in steps if s.get("op") == "KVM_SET_LAPIC" and s.get("rc") == "0"]
+    check(f"cmd/watch/{wkey}: the restore markers name the xAPIC ID written ({ids})",
+          [re.sub(r".*, xAPIC ID (\S+) ---$", r"\1", l) for l in restores] == ids, str(restores))
+    check(f"cmd/watch/{wkey}: VM created and destroyed markers",
+          any(f"--- VM {wkey} created" in l for l in lines)
+          and any(f"--- VM {wkey} destroyed" in l for l in lines), str(lines[:2] + lines[-2:]))
+    jl = []
+    for l in read(os.path.join(d, "watch.json")).splitlines():
+        try:
+            jl.append(json.loads(l))
+        except ValueError:
+            check("cmd/watch --json: every line parses", False, l[:200])
+    recs = [j for j in jl if j.get("kind") == "event"]
+    check(f"cmd/watch --json/{wkey}: records of the VM only ({len(recs)})",
+          recs and all(j.get("vm") == wkey for j in recs), str(recs[:1]))
+    lap = [j for j in recs if j.get("event") == "lapic_set"]
+    check(f"cmd/watch --json/{wkey}: one lapic_set record per KVM_SET_LAPIC ({nlapic})",
+          len(lap) == nlapic, str(lap[:2]))
+    ev = {j.get("event") for j in recs}
+    check(f"cmd/watch --json/{wkey}: vm_create and vm_destroy records",
+          {"vm_create", "vm_destroy"} <= ev, str(ev))
 
 
 BASE = "."

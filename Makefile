@@ -47,5 +47,15 @@ clean:
 	$(MAKE) -C tests/e2e clean
 	$(MAKE) -C cmd clean
 	$(MAKE) -C tests/cmd clean
+	$(MAKE) -C tests/bench clean
 
 .PHONY: all module cmd install uninstall check demo clean
+
+# make bench: record cost (guest kernel: ring.h vs the kernel's ring buffer;
+# userspace: vs a mutex ring), BLOCKIRQ ioctl loop overhead, memory, reader
+# cost and follow latency, in QEMU with Debian's LINE kernel; one table.
+# BENCH_ARGS="--smoke" for the quick check (scripts/bench.sh --help).
+bench:
+	scripts/bench.sh -k $(LINE) $(BENCH_ARGS)
+
+.PHONY: bench

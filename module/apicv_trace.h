@@ -58,7 +58,6 @@ struct at_vm {
 	unsigned long mask;		/* current inhibit mask */
 	u64 mask_since_ns;		/* when mask last went 0 <-> non-0 */
 	atomic64_t transitions;		/* changed bits */
-	atomic64_t events;
 	struct at_reason_stat {
 		atomic64_t sets, clears, noops, filtered, dropped,
 			   absorbed;
@@ -117,7 +116,6 @@ extern bool at_shutting_down;
 
 /* global counters */
 struct at_stats {
-	atomic64_t events;
 	atomic64_t untracked;		/* events for VMs we could not track */
 	atomic64_t vms_created;
 	atomic64_t vms_exited;
@@ -127,6 +125,7 @@ struct at_stats {
 	atomic_long_t mem_bytes;
 };
 extern struct at_stats at_stats;
+u64 at_events_total(void);	/* records written, all VMs */
 
 /* hooks.c */
 int at_hooks_init(void);

@@ -475,10 +475,10 @@ static int at_state_show(struct seq_file *m, void *unused)
 		   mask ? "inhibited" : "active", since,
 		   div_u64(at_ns_between(since, end), NSEC_PER_MSEC), mask);
 	at_mask_names(m, mask);
-	seq_printf(m, "\ncreated_ns=%llu exited_ns=%llu life_ms=%llu transitions=%lld events=%lld lost=%llu flapping=%s\n",
+	seq_printf(m, "\ncreated_ns=%llu exited_ns=%llu life_ms=%llu transitions=%lld events=%llu lost=%llu flapping=%s\n",
 		   vm->created_ns, READ_ONCE(vm->exited_ns),
 		   div_u64(life, NSEC_PER_MSEC),
-		   atomic64_read(&vm->transitions), atomic64_read(&vm->events),
+		   atomic64_read(&vm->transitions), at_ring_head(vm->ring),
 		   at_vm_lost(vm), at_vm_flapping(vm, end) ? "yes" : "no");
 	for (b = 0; b < AT_MAX_BITS; b++) {
 		const struct at_reason_stat *rs = &vm->reason[b];
@@ -536,9 +536,9 @@ static int at_vms_show(struct seq_file *m, void *unused)
 			   div_u64(at_ns_between(since, exited ?: at_now()),
 				   NSEC_PER_MSEC), mask);
 		at_mask_names(m, mask);
-		seq_printf(m, " transitions=%lld events=%lld lost=%llu status=%s flapping=%s\n",
+		seq_printf(m, " transitions=%lld events=%llu lost=%llu status=%s flapping=%s\n",
 			   atomic64_read(&vm->transitions),
-			   atomic64_read(&vm->events), at_vm_lost(vm),
+			   at_ring_head(vm->ring), at_vm_lost(vm),
 			   exited ? "exited" : "live",
 			   at_vm_flapping(vm, exited ?: at_now()) ? "yes" : "no");
 		cond_resched();
@@ -575,8 +575,8 @@ static int at_status_show(struct seq_file *m, void *unused)
 		   !at_reasons.kernel_read ? "unavailable" :
 		   at_reasons.kernel_differs ? "differ" : "agree");
 	at_hooks_show(m);
-	seq_printf(m, "events=%lld untracked=%lld lost=%llu\n",
-		   atomic64_read(&at_stats.events),
+	seq_printf(m, "events=%llu untracked=%lld lost=%llu\n",
+		   at_events_total(),
 		   atomic64_read(&at_stats.untracked), lost);
 	seq_printf(m, "vms_live=%llu vms_exited=%llu vms_created=%lld vms_freed=%lld pool_empty=%lld\n",
 		   live, exited, atomic64_read(&at_stats.vms_created),

@@ -73,6 +73,12 @@ struct at_req {
 
 #define AT_NR_REQS 256
 static struct at_req at_reqs[AT_NR_REQS];
+/*
+ * Entries claimed, per kind: at_req_find() skips the walk when there are
+ * none (the common case). A task only looks for entries it claimed
+ * itself, so its own increment is always visible to it.
+ */
+static atomic_t at_reqs_used[AT_REQ_INIT + 1];
 
 static struct at_req *at_req_claim(unsigned char kind)
 {
@@ -82,6 +88,7 @@ static struct at_req *at_req_claim(unsigned char kind)
 		if (READ_ONCE(r->task))
 			continue;
 		if (cmpxchg(&r->task, NULL, current) == NULL) {
+			atomic_inc(&at_reqs_used[kind]);
 			r->kind = kind;
 			r->nested = false;
 			r->asked = 0;
@@ -97,6 +104,8 @@ static struct at_req *at_req_find(unsigned char kind)
 {
 	struct at_req *r;
 
+	if (!atomic_read(&at_reqs_used[kind]))
+		return NULL;
 	for (r = at_reqs; r < at_reqs + AT_NR_REQS; r++)
 		if (READ_ONCE(r->task) == current && r->kind == kind)
 			return r;
@@ -106,6 +115,7 @@ NOKPROBE_SYMBOL(at_req_find);
 
 static void at_req_release(struct at_req *r)
 {
+	atomic_dec(&at_reqs_used[r->kind]);
 	/* Our writes to the entry happen before another task can claim it. */
 	smp_store_release(&r->task, NULL);
 }
@@ -1067,6 +1077,7 @@ static void at_disarm_all(void)
 	WRITE_ONCE(at_running_vcpu, NULL);
 	/* unregister_*probe() waited for running handlers to finish */
 	memset(at_reqs, 0, sizeof(at_reqs));
+	memset(at_reqs_used, 0, sizeof(at_reqs_used));
 }
 
 unsigned long at_hooks_armed(void)

@@ -16,12 +16,14 @@
 #include <linux/irq_work.h>
 #include <linux/kprobes.h>
 #include <linux/llist.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sizes.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/timekeeping.h>
+#include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 
 #include "apicv_trace.h"
@@ -371,6 +373,18 @@ bool at_vm_mismatch(const struct at_vm *vm, struct at_mismatch *out)
 	return false;
 }
 
+static DEFINE_PER_CPU(u64, at_events);	/* records, all VMs */
+
+u64 at_events_total(void)
+{
+	u64 n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += per_cpu(at_events, cpu);
+	return n;
+}
+
 /* Stamp and store one record: the VM's ring, then the follow stream. */
 void at_emit(struct at_vm *vm, struct at_rec *rec)
 {
@@ -381,8 +395,7 @@ void at_emit(struct at_vm *vm, struct at_rec *rec)
 	rec->vm_id = vm->id;
 	at_ring_write(vm->ring, rec, NULL);
 	at_ring_write(at_stream, rec, NULL);
-	atomic64_inc(&vm->events);
-	atomic64_inc(&at_stats.events);
+	this_cpu_inc(at_events);	/* vm's count: its ring's head */
 	if (atomic_read(&at_followers))
 		irq_work_queue(&at_irq_work);
 }
@@ -392,9 +405,31 @@ NOKPROBE_SYMBOL(at_emit);
 /* Process context                                                  */
 /* ---------------------------------------------------------------- */
 
+/*
+ * Rings are vmalloc()ed: a ring is a 64-byte header plus a power of two of
+ * 128-byte slots, which kmalloc() would round up to twice its size (32.1
+ * KiB at the default ring_size takes 64 KiB); vmalloc() takes whole pages
+ * (36 KiB). Memory is accounted as really allocated.
+ */
+static size_t at_ring_alloc_bytes(unsigned int order)
+{
+	return PAGE_ALIGN(at_ring_bytes(order));
+}
+
+static struct at_ring *at_ring_alloc(unsigned int order)
+{
+	struct at_ring *r = vmalloc(at_ring_bytes(order));
+
+	if (r)
+		at_ring_init(r, order);
+	return r;
+}
+
 static size_t at_vm_bytes(unsigned int order)
 {
-	return sizeof(struct at_vm) + at_ring_bytes(order);
+	/* kmalloc() rounds a struct this size up to a power of two */
+	return roundup_pow_of_two(sizeof(struct at_vm)) +
+	       at_ring_alloc_bytes(order);
 }
 
 static struct at_vm *at_vm_alloc(void)
@@ -405,12 +440,11 @@ static struct at_vm *at_vm_alloc(void)
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
 	if (!vm)
 		return NULL;
-	vm->ring = kvmalloc(at_ring_bytes(order), GFP_KERNEL);
+	vm->ring = at_ring_alloc(order);
 	if (!vm->ring) {
 		kfree(vm);
 		return NULL;
 	}
-	at_ring_init(vm->ring, order);
 	INIT_LIST_HEAD(&vm->node);
 	atomic_long_add(at_vm_bytes(order), &at_stats.mem_bytes);
 	atomic_inc(&at_nr_allocated);
@@ -421,7 +455,7 @@ static void at_vm_free(struct at_vm *vm)
 {
 	atomic_long_sub(at_vm_bytes(vm->ring->order), &at_stats.mem_bytes);
 	atomic_dec(&at_nr_allocated);
-	kvfree(vm->ring);
+	vfree(vm->ring);
 	kfree(vm);
 }
 
@@ -598,11 +632,10 @@ void at_vm_clear(bool exited, bool events)
 
 int at_vm_init(unsigned int stream_order)
 {
-	at_stream = kvmalloc(at_ring_bytes(stream_order), GFP_KERNEL);
+	at_stream = at_ring_alloc(stream_order);
 	if (!at_stream)
 		return -ENOMEM;
-	at_ring_init(at_stream, stream_order);
-	atomic_long_add(at_ring_bytes(stream_order), &at_stats.mem_bytes);
+	atomic_long_add(at_ring_alloc_bytes(stream_order), &at_stats.mem_bytes);
 	init_irq_work(&at_irq_work, at_irq_work_fn);
 	INIT_WORK(&at_work, at_work_fn);
 	at_refill();
@@ -637,5 +670,5 @@ void at_vm_exit(void)
 		if (vm)
 			at_vm_free(vm);
 	}
-	kvfree(at_stream);
+	vfree(at_stream);
 }

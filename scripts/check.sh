@@ -26,20 +26,23 @@
 #   dkms-refuses    once, after the dkms step of the first LINE whose release's
 #                   dkms knows BUILD_EXCLUSIVE_CONFIG (bullseye's 2.8.4 does not):
 #                   dkms.conf refuses kernels without kprobes, kretprobes, debugfs, KVM
+#   bench-smoke     once, after the lines: `make bench` in its short form
+#                   (scripts/bench.sh --smoke, one 6.1 boot): every figure must
+#                   be produced; no timing is asserted
 # A step that cannot run because one it needs failed counts as failed; the
 # other lines go on.  Ends with a per-line table and "check: N passed, M
 # failed"; exit 0 only if nothing failed, 2 on a usage error (unknown LINE).
 # CHECK_STEPS="KIND..." runs only those kinds (setup ring reason-fmt cmd
-# kernel buildroot dkms w1-sparse dkms-refuses e2e; default all) -- for
+# kernel buildroot dkms w1-sparse dkms-refuses e2e bench-smoke; default all) -- for
 # timing runs only.
 # APICV_E2E_TIMEOUT: seconds per e2e QEMU boot (default here 300).
 set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,35s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,38s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 top=$(cd "$SCRIPTS_DIR/.." && pwd)
-all_kinds="setup ring reason-fmt cmd kernel buildroot dkms w1-sparse dkms-refuses e2e"
+all_kinds="setup ring reason-fmt cmd kernel buildroot dkms w1-sparse dkms-refuses e2e bench-smoke"
 [[ ${1:-} == -* ]] && usage
 lines=("$@")
 if ((${#lines[@]} == 0)); then
@@ -165,6 +168,7 @@ for line in "${lines[@]}"; do
 		fi
 	fi
 done
+want bench-smoke && step bench-smoke "$SCRIPTS_DIR/bench.sh" --smoke
 if want dkms-refuses && ((!refuses_done)); then
 	log "NOTE: dkms-refuses not run: no root of ${lines[*]} has a dkms with BUILD_EXCLUSIVE_CONFIG (or none was built)"
 fi

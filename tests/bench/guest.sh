@@ -1,0 +1,132 @@
+#!/bin/sh
+# guest.sh PARTS - the guest side of scripts/bench.sh (busybox sh, in QEMU).
+# PARTS: any of "ring" (atbench.ko: record cost) and "kvm" (kvm_amd avic=1
+# force_avic=1: the BLOCKIRQ ioctl loop a/b/c, memory, reader, follow).
+# Settings come from /payload/bench.env.  Everything measured goes to
+# /tmp/out/*.txt (scripts/bench.sh collects it over ttyS1); a line
+# "bench: ERROR ..." on the console and a non-zero exit report a failure.
+. /payload/bench.env
+out=/tmp/out
+mkdir -p $out
+P=/payload
+D=/sys/kernel/debug/apicv_trace
+T=/sys/kernel/tracing
+rc=0
+err() { echo "bench: ERROR $*"; echo "ERROR $*" >>$out/errors.txt; rc=1; }
+note() { echo "bench: $*"; }
+
+meminfo() { # meminfo TAG FILE: MemFree/Slab/... in kB + status memory_bytes
+	{
+		awk -v t="$1" '/^(MemFree|MemAvailable|Slab|SUnreclaim|SReclaimable|VmallocUsed|KernelStack|PageTables):/ { printf "%s %s=%s\n", t, substr($1, 1, length($1) - 1), $2 }' /proc/meminfo
+		if [ -r $D/status ]; then
+			echo "$1 memory_bytes=$(sed -n 's/^memory_bytes=//p' $D/status)"
+		fi
+	} >>"$2"
+	cp /proc/slabinfo "$out/slabinfo.$1" 2>/dev/null
+}
+
+part_ring() {
+	note "ring: insmod atbench.ko n=$RING_N runs=$RING_RUNS"
+	dmesg -c >/dev/null
+	if ! insmod $P/atbench.ko n=$RING_N runs=$RING_RUNS; then
+		err "insmod atbench.ko failed"
+	fi
+	dmesg | grep -o 'atbench.*' >$out/ring.txt
+	rmmod atbench 2>/dev/null
+	grep -q 'atbench end' $out/ring.txt || err "atbench did not finish"
+}
+
+at_load() { # at_load [PARAM=V...]
+	insmod $P/apicv_trace.ko "$@" || { err "insmod apicv_trace.ko $*"; return 1; }
+	grep -q '^kvm=hooked' $D/status || err "apicv_trace not hooked: $(head -n 3 $D/status | tr '\n' ' ')"
+}
+at_unload() {
+	rmmod apicv_trace || err "rmmod apicv_trace"
+}
+tp=$T/events/kvm/kvm_apicv_inhibit_changed/enable
+tp_entries() { # events the trace buffer took (kept + overwritten)
+	cat $T/per_cpu/cpu*/stats | awk '/^(entries|overrun):/ { s += $2 } END { print s + 0 }'
+}
+
+part_kvm() {
+	modprobe kvm_amd avic=1 force_avic=1 || { err "modprobe kvm_amd"; return; }
+	note "kvm_amd avic=$(cat /sys/module/kvm_amd/parameters/avic)"
+	[ -e $tp ] || err "no tracepoint kvm_apicv_inhibit_changed"
+
+	# 2. the ioctl loop: a (nothing), b (tracepoint), c (apicv_trace),
+	# d (empty kretprobes on the same functions: the mechanism alone), e (d
+	# plus a 256-entry table walk per call, like at_req_find()), f (one empty
+	# kretprobe, on the setter only), g (plain kprobes, entry only, on the
+	# same 2 functions), interleaved
+	r=0
+	while [ $r -lt $LOOP_ROUNDS ]; do
+		for m in a b c d e f g; do
+			case $m in
+			b) echo >$T/trace; echo 1 >$tp; echo 1 >$T/tracing_on; e0=$(tp_entries) ;;
+			c) at_load || continue; e0=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status) ;;
+			d) insmod $P/atprobe.ko || { err "insmod atprobe.ko"; continue; }; e0=0 ;;
+			e) insmod $P/atprobe.ko scan=256 || { err "insmod atprobe.ko scan=256"; continue; }; e0=0 ;;
+			g) insmod $P/atprobe.ko ret=0 || { err "insmod atprobe.ko ret=0"; continue; }; e0=0 ;;
+			f) insmod $P/atprobe.ko syms=__kvm_set_or_clear_apicv_inhibit || { err "insmod atprobe.ko (setter only)"; continue; }; e0=0 ;;
+			esac
+			line=$($P/kvmbench loop $LOOP_N) || err "kvmbench loop ($m)"
+			case $m in
+			b) echo 0 >$tp; e1=$(tp_entries); echo >$T/trace ;;
+			c) e1=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status); at_unload ;;
+			d | e | f | g) e1=0; rmmod atprobe || err "rmmod atprobe" ;;
+			*) e0=0 e1=0 ;;
+			esac
+			echo "mode=$m round=$r recorded=$((e1 - e0)) $line" >>$out/loop.txt
+		done
+		r=$((r + 1))
+	done
+
+	# 3. memory: N VMs without the module, then with it
+	ulimit -n 8192
+	for n in $MEM_VMS; do
+		for m in none module; do
+			[ $m = module ] && { at_load max_vms=$((n + 200)) || continue; }
+			sleep 1
+			meminfo "before.$m.$n" $out/mem.txt
+			rm -f /tmp/ready
+			$P/kvmbench hold $n 0 /tmp/ready &
+			pid=$!
+			i=0
+			while [ ! -e /tmp/ready ] && kill -0 $pid 2>/dev/null && [ $i -lt 6000 ]; do sleep 0.1; i=$((i + 1)); done
+			[ -e /tmp/ready ] || err "hold $n VMs did not get ready"
+			sleep 1	# the module's worker refills its spare pool
+			meminfo "after.$m.$n" $out/mem.txt
+			[ $m = module ] && grep -E '^(vms_live|memory_bytes|ring_size)' $D/status | sed "s/^/status.$n /" >>$out/mem.txt
+			kill $pid; wait $pid
+			[ $m = module ] && at_unload
+		done
+	done
+
+	# 4. reader: READ_VMS VMs with full rings, read `events` READ_RUNS times
+	at_load max_vms=$((READ_VMS + 200)) || return
+	rm -f /tmp/ready
+	$P/kvmbench hold $READ_VMS $READ_FILL /tmp/ready &
+	pid=$!
+	i=0
+	while [ ! -e /tmp/ready ] && kill -0 $pid 2>/dev/null && [ $i -lt 30000 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -e /tmp/ready ] || err "hold $READ_VMS VMs (fill $READ_FILL) did not get ready"
+	grep -E '^(events|vms_live|memory_bytes)' $D/status | sed 's/^/status /' >$out/read.txt
+	$P/kvmbench read $D/events $READ_RUNS >>$out/read.txt || err "reading events"
+	$P/kvmbench read $D/vms $READ_RUNS | sed 's/^read/readvms/' >>$out/read.txt || err "reading vms"
+	kill $pid; wait $pid
+	echo "clear" >/dev/null
+	# follow latency (the VMs above are gone: only this one writes)
+	$P/kvmbench latency $LAT_N $D/follow >$out/latency.txt || err "latency"
+	at_unload
+}
+
+for p in "$@"; do
+	case $p in
+	ring) part_ring ;;
+	kvm) part_kvm ;;
+	*) err "unknown part $p" ;;
+	esac
+done
+uname -r >$out/kernel.txt
+grep -c ^processor /proc/cpuinfo >$out/cpus.txt
+exit $rc

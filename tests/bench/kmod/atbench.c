@@ -32,6 +32,7 @@
 #define pr_fmt(fmt) "atbench: " fmt
 
 #include <linux/module.h>
+#include <linux/vmalloc.h>
 #include <linux/kthread.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
@@ -295,9 +296,12 @@ static int __init atbench_init(void)
 					return ret;
 				cond_resched();
 			}
-	/* What a ring of ring_order really takes (kvmalloc rounds up). */
+	/*
+	 * What a ring of ring_order really takes, allocated as the module
+	 * does (vmalloc: whole pages); b: the slots alone with kvmalloc.
+	 */
 	{
-		void *a = kvmalloc(at_ring_bytes(ring_order), GFP_KERNEL);
+		void *a = vmalloc(at_ring_bytes(ring_order));
 		void *b = kvmalloc((size_t)1 << ring_order << 7, GFP_KERNEL);
 
 		if (a && b)
@@ -306,7 +310,7 @@ static int __init atbench_init(void)
 				is_vmalloc_addr(a) ? PAGE_ALIGN(at_ring_bytes(ring_order)) : ksize(a),
 				is_vmalloc_addr(a), (size_t)1 << ring_order << 7,
 				is_vmalloc_addr(b) ? PAGE_ALIGN((size_t)1 << ring_order << 7) : ksize(b));
-		kvfree(a);
+		vfree(a);
 		kvfree(b);
 	}
 	pr_info("atbench end\n");

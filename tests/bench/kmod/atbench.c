@@ -14,7 +14,7 @@
  *             ring_order (default 8 = 256 slots, the module's ring_size)
  *   at_emit   what the module's at_emit() does per record around it: a
  *             CLOCK_BOOTTIME stamp, the global sequence, the VM's ring, the
- *             follow stream (4096 slots), two counters
+ *             follow stream (4096 slots), a per-CPU counter
  *   at_ring_private  diagnostic: each writer its own ring (per-CPU
  *             sub-rings, as the kernel ring buffer has)
  *   kernel_rb one trace_buffer (RB_FL_OVERWRITE, rb_kb KiB per CPU):
@@ -32,6 +32,7 @@
 #define pr_fmt(fmt) "atbench: " fmt
 
 #include <linux/module.h>
+#include <linux/percpu.h>
 #include <linux/vmalloc.h>
 #include <linux/kthread.h>
 #include <linux/slab.h>
@@ -69,12 +70,14 @@ static const char *const impl_names[IMPL_MAX] = {
 
 #define MAXW 8
 
+static DEFINE_PER_CPU(u64, bench_events);
+
 struct bench {
 	int impl;
 	unsigned int writers;
 	struct at_ring *ring, *stream, *priv[MAXW];
 	struct trace_buffer *rb;
-	atomic64_t gseq, events, vm_events;
+	atomic64_t gseq;
 	atomic_t ready, go;
 	atomic64_t rb_fail;
 	u64 start[MAXW], end[MAXW];
@@ -115,8 +118,7 @@ static __always_inline void one_write(struct bench *b, struct at_rec *rec, u64 k
 		rec->gseq = atomic64_inc_return(&b->gseq);
 		at_ring_write(b->ring, rec, NULL);
 		at_ring_write(b->stream, rec, NULL);
-		atomic64_inc(&b->vm_events);
-		atomic64_inc(&b->events);
+		this_cpu_inc(bench_events);
 		break;
 	case IMPL_PRIVATE:
 		rec->gseq = k;

@@ -86,6 +86,9 @@ void json_str(FILE *o, const char *s);		/* NULL -> null */
 void json_u64(FILE *o, const struct rec *r, const char *key);
 void json_yesno(FILE *o, const struct rec *r, const char *key);
 void json_str_key(FILE *o, const struct rec *r, const char *key);
+/* ,"key": and @r's value of key (u64 or string; missing -> null) */
+void json_field_u64(FILE *o, const struct rec *r, const char *key);
+void json_field_str(FILE *o, const struct rec *r, const char *key);
 /* "extra": {unknown keys} of @r w.r.t. @known (bare words -> null). */
 void json_extra(FILE *o, const struct rec *r, const char *const *known);
 /* A "A|B" list as a JSON array (NULL -> null). */

@@ -260,6 +260,18 @@ void json_str_key(FILE *o, const struct rec *r, const char *key)
 	json_str(o, r ? rec_str(r, key) : NULL);
 }
 
+void json_field_u64(FILE *o, const struct rec *r, const char *key)
+{
+	fprintf(o, ",\"%s\":", key);
+	json_u64(o, r, key);
+}
+
+void json_field_str(FILE *o, const struct rec *r, const char *key)
+{
+	fprintf(o, ",\"%s\":", key);
+	json_str_key(o, r, key);
+}
+
 void json_extra(FILE *o, const struct rec *r, const char *const *known)
 {
 	size_t i;

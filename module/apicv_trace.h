@@ -121,6 +121,7 @@ struct at_stats {
 	atomic64_t vms_exited;
 	atomic64_t vms_freed;
 	atomic64_t pool_empty;		/* no spare VM record on the event path */
+	atomic64_t alloc_failed;	/* VM records the worker could not allocate */
 	atomic64_t reqs_full;		/* in-flight call table was full */
 	atomic_long_t mem_bytes;
 };
@@ -133,6 +134,7 @@ void at_hooks_exit(void);
 void at_hooks_show(struct seq_file *m);
 unsigned int at_kvm_gen(void);
 unsigned long at_hooks_armed(void);
+bool at_hooks_see_inhibits(void);
 
 /* debugfs.c */
 int at_debugfs_init(void);

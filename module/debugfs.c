@@ -32,6 +32,39 @@
 
 #define AT_LINE_MAX 400
 
+/*
+ * Every file is read-only (0444), but mode bits do not stop root (and
+ * CAP_DAC_OVERRIDE): refuse a write open the same way under any lockdown.
+ */
+static int at_open_ro(struct file *file)
+{
+	return file->f_mode & FMODE_WRITE ? -EPERM : 0;
+}
+
+/* A VM's APICv state; unknown when the setter cannot be hooked. */
+static const char *at_apicv_word(unsigned long mask)
+{
+	if (!at_hooks_see_inhibits())
+		return "unknown";
+	return mask ? "inhibited" : "active";
+}
+
+/* DEFINE_SHOW_ATTRIBUTE() with at_open_ro() */
+#define AT_DEFINE_SHOW_RO(__name)					\
+static int __name ## _open(struct inode *inode, struct file *file)	\
+{									\
+	return at_open_ro(file) ?:					\
+	       single_open(file, __name ## _show, inode->i_private);	\
+}									\
+									\
+static const struct file_operations __name ## _fops = {		\
+	.owner		= THIS_MODULE,					\
+	.open		= __name ## _open,				\
+	.read		= seq_read,					\
+	.llseek		= seq_lseek,					\
+	.release	= single_release,				\
+}
+
 static struct dentry *at_root, *at_vm_dir;
 
 static const char *const at_event_names[AT_EV_MAX] = {
@@ -386,9 +419,13 @@ static const struct seq_operations at_snap_ops = {
 
 static int at_snap_open(struct inode *inode, struct file *file)
 {
-	struct at_snap *s = at_snap_take(inode->i_private);
+	struct at_snap *s;
 	int ret;
 
+	ret = at_open_ro(file);
+	if (ret)
+		return ret;
+	s = at_snap_take(inode->i_private);
 	if (!s)
 		return -ENOMEM;
 	ret = seq_open(file, &at_snap_ops);
@@ -472,7 +509,7 @@ static int at_state_show(struct seq_file *m, void *unused)
 		   READ_ONCE(vm->exited_ns) ? "exited" : "live",
 		   vm->baseline ? " baseline=yes" : "");
 	seq_printf(m, "apicv=%s since_ns=%llu for_ms=%llu mask=0x%lx reasons=",
-		   mask ? "inhibited" : "active", since,
+		   at_apicv_word(mask), since,
 		   div_u64(at_ns_between(since, end), NSEC_PER_MSEC), mask);
 	at_mask_names(m, mask);
 	seq_printf(m, "\ncreated_ns=%llu exited_ns=%llu life_ms=%llu transitions=%lld events=%llu lost=%llu flapping=%s\n",
@@ -515,7 +552,7 @@ static int at_state_show(struct seq_file *m, void *unused)
 	}
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(at_state);
+AT_DEFINE_SHOW_RO(at_state);
 
 static int at_vms_show(struct seq_file *m, void *unused)
 {
@@ -532,7 +569,7 @@ static int at_vms_show(struct seq_file *m, void *unused)
 		at_format_comm(comm, vm->comm);
 		seq_printf(m, "vm=%s pid=%d comm=%s vcpus=%u apicv=%s for_ms=%llu mask=0x%lx reasons=",
 			   key, vm->pid, comm, READ_ONCE(vm->nr_vcpus),
-			   mask ? "inhibited" : "active",
+			   at_apicv_word(mask),
 			   div_u64(at_ns_between(since, exited ?: at_now()),
 				   NSEC_PER_MSEC), mask);
 		at_mask_names(m, mask);
@@ -546,7 +583,7 @@ static int at_vms_show(struct seq_file *m, void *unused)
 	mutex_unlock(&at_vm_mutex);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(at_vms);
+AT_DEFINE_SHOW_RO(at_vms);
 
 /* ---------------------------------------------------------------- */
 /* status and reasons                                               */
@@ -578,10 +615,11 @@ static int at_status_show(struct seq_file *m, void *unused)
 	seq_printf(m, "events=%llu untracked=%lld lost=%llu\n",
 		   at_events_total(),
 		   atomic64_read(&at_stats.untracked), lost);
-	seq_printf(m, "vms_live=%llu vms_exited=%llu vms_created=%lld vms_freed=%lld pool_empty=%lld\n",
+	seq_printf(m, "vms_live=%llu vms_exited=%llu vms_created=%lld vms_freed=%lld pool_empty=%lld alloc_failed=%lld\n",
 		   live, exited, atomic64_read(&at_stats.vms_created),
 		   atomic64_read(&at_stats.vms_freed),
-		   atomic64_read(&at_stats.pool_empty));
+		   atomic64_read(&at_stats.pool_empty),
+		   atomic64_read(&at_stats.alloc_failed));
 	seq_printf(m, "follow_capacity=%llu follow_readers=%d\n",
 		   at_ring_capacity(at_stream), atomic_read(&at_followers));
 	seq_printf(m, "memory_bytes=%ld\n", atomic_long_read(&at_stats.mem_bytes));
@@ -590,7 +628,7 @@ static int at_status_show(struct seq_file *m, void *unused)
 		   READ_ONCE(at_max_exited), READ_ONCE(at_log_noop) ? "Y" : "N");
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(at_status);
+AT_DEFINE_SHOW_RO(at_status);
 
 static int at_reasons_show(struct seq_file *m, void *unused)
 {
@@ -613,7 +651,7 @@ static int at_reasons_show(struct seq_file *m, void *unused)
 	}
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(at_reasons);
+AT_DEFINE_SHOW_RO(at_reasons);
 
 /* ---------------------------------------------------------------- */
 /* follow                                                           */
@@ -627,8 +665,11 @@ struct at_follower {
 
 static int at_follow_open(struct inode *inode, struct file *file)
 {
-	struct at_follower *f = kzalloc(sizeof(*f), GFP_KERNEL);
+	struct at_follower *f;
 
+	if (at_open_ro(file))
+		return -EPERM;
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
 		return -ENOMEM;
 	f->cursor = at_ring_first(at_stream);

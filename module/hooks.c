@@ -11,8 +11,11 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ctype.h>
+#include <linux/delay.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
@@ -31,6 +34,7 @@ static const char *const at_hook_state_names[] = {
 struct at_hook {
 	const char *role;		/* what the hook is for (status) */
 	const char *base;		/* symbol, or NULL: not on this kernel */
+	const char *target;		/* hook_target= override of base */
 	bool ret;			/* kretprobe (else kprobe) */
 	bool part;			/* prefer a .part.N clone of base */
 	size_t data_size;		/* kretprobe per-instance data */
@@ -842,14 +846,17 @@ NOKPROBE_SYMBOL(at_apic_map_exit);
 /* ---------------------------------------------------------------- */
 
 /*
- * Armed in this order, unwound in reverse: VM lifetime first, then the
- * request wrapper before the setter, so a setter call nested in a request
- * already finds the request's call site.
+ * Armed in this order, unwound in reverse. VM creation is armed last and
+ * unwound first: a VM whose creation was recorded always has its
+ * destruction hooked too (a VM created while the others arm is adopted at
+ * its first event instead). The request wrapper is armed before the
+ * setter, so a setter call nested in a request finds the request's site.
  */
 enum {
-	AT_H_INIT_VM, AT_H_DESTROY_VM, AT_H_VM_DEBUGFS, AT_H_INIT_REASONS,
-	AT_H_VCPU, AT_H_REQUEST, AT_H_IRQ_WINDOW, AT_H_SETTER, AT_H_XAPIC_ID,
-	AT_H_APIC_MAP, AT_H_SET_LAPIC, AT_H_APIC_BASE, AT_NR_HOOKS
+	AT_H_DESTROY_VM, AT_H_VM_DEBUGFS, AT_H_INIT_REASONS, AT_H_VCPU,
+	AT_H_REQUEST, AT_H_IRQ_WINDOW, AT_H_SETTER, AT_H_XAPIC_ID,
+	AT_H_APIC_MAP, AT_H_SET_LAPIC, AT_H_APIC_BASE, AT_H_INIT_VM,
+	AT_NR_HOOKS
 };
 
 static struct at_hook at_hooks[AT_NR_HOOKS] = {
@@ -911,6 +918,90 @@ static struct at_hook at_hooks[AT_NR_HOOKS] = {
 };
 
 /*
+ * hook_target=ROLE=SYMBOL[,ROLE=SYMBOL...] (load time): hook SYMBOL in
+ * place of ROLE's function, exactly as named. For a kernel that renamed a
+ * function, and to test what happens when a target is missing.
+ */
+#define AT_TARGET_MAX	256
+#define AT_TARGET_SYM	128
+static char at_target_param[AT_TARGET_MAX];
+static char at_target_sym[AT_NR_HOOKS][AT_TARGET_SYM];
+
+static int at_target_one(char *item, bool apply)
+{
+	char *sym = strchr(item, '=');
+	size_t len;
+	int i, c;
+
+	if (!sym) {
+		pr_err("hook_target: '%s' is not ROLE=SYMBOL\n", item);
+		return -EINVAL;
+	}
+	*sym++ = '\0';
+	len = strlen(sym);
+	if (!len || len >= AT_TARGET_SYM) {
+		pr_err("hook_target: %s: symbol must be 1..%d characters\n",
+		       item, AT_TARGET_SYM - 1);
+		return -EINVAL;
+	}
+	for (c = 0; c < len; c++) {
+		if (!isalnum(sym[c]) && sym[c] != '_' && sym[c] != '.') {
+			pr_err("hook_target: %s: symbol has a character other than [A-Za-z0-9_.]\n",
+			       item);
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i < AT_NR_HOOKS; i++) {
+		if (strcmp(item, at_hooks[i].role))
+			continue;
+		if (apply) {
+			strscpy(at_target_sym[i], sym, AT_TARGET_SYM);
+			at_hooks[i].target = at_target_sym[i];
+		}
+		return 0;
+	}
+	pr_err("hook_target: no hook role '%s' (see status: hook=)\n", item);
+	return -EINVAL;
+}
+
+/* Checks every item first (pass 0): a bad value changes nothing. */
+static int at_set_hook_target(const char *val, const struct kernel_param *kp)
+{
+	char buf[AT_TARGET_MAX], *p, *item;
+	int pass, ret, i;
+
+	if (strlen(val) >= sizeof(buf)) {
+		pr_err("hook_target: longer than %d characters\n", AT_TARGET_MAX - 1);
+		return -EINVAL;
+	}
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; pass && i < AT_NR_HOOKS; i++)
+			at_hooks[i].target = NULL;
+		strscpy(buf, val, sizeof(buf));
+		p = strim(buf);
+		while ((item = strsep(&p, ",")) != NULL) {
+			ret = at_target_one(item, pass);
+			if (ret)
+				return ret;
+		}
+	}
+	strscpy(buf, val, sizeof(buf));
+	strscpy(at_target_param, strim(buf), sizeof(at_target_param));
+	return 0;
+}
+
+static const struct kernel_param_ops at_hook_target_ops = {
+	.set = at_set_hook_target,
+	.get = param_get_string,
+};
+
+static struct kparam_string at_target_kps = {
+	.maxlen = sizeof(at_target_param), .string = at_target_param,
+};
+module_param_cb(hook_target, &at_hook_target_ops, &at_target_kps, 0444);
+MODULE_PARM_DESC(hook_target, "ROLE=SYMBOL[,...]: hook SYMBOL instead of ROLE's function (load time)");
+
+/*
  * Compiler clones. GCC's partial inlining leaves "<f>" as a stub around
  * "<f>.part.N" with the same arguments, and callers in the same file jump
  * straight into the clone (Debian 6.12's setter): a hook that opts in
@@ -931,7 +1022,7 @@ static const char *const at_abi_clone_suffixes[] = {
 static int at_hook_register(struct at_hook *h, const char *suffix)
 {
 	memset(&h->rp, 0, sizeof(h->rp));
-	snprintf(h->sym, sizeof(h->sym), "%s%s", h->base, suffix);
+	snprintf(h->sym, sizeof(h->sym), "%s%s", h->target ?: h->base, suffix);
 	h->rp.kp.symbol_name = h->sym;
 	if (!h->ret) {
 		h->rp.kp.pre_handler = h->pre;
@@ -944,10 +1035,18 @@ static int at_hook_register(struct at_hook *h, const char *suffix)
 	return register_kretprobe(&h->rp);
 }
 
+/*
+ * Look-ups register a disabled kprobe: it is resolved and checked but
+ * never armed, so unregistering it has nothing to disarm and cannot fail
+ * (a failed disarm would leave this stack variable in kprobes' table).
+ */
+#define AT_LOOKUP_KPROBE(name) \
+	{ .symbol_name = (name), .flags = KPROBE_FLAG_DISABLED }
+
 /* Does @name exist as a probe-able function? (cheap when it does not) */
 static bool at_symbol_exists(const char *name)
 {
-	struct kprobe kp = { .symbol_name = name };
+	struct kprobe kp = AT_LOOKUP_KPROBE(name);
 
 	if (register_kprobe(&kp))
 		return false;
@@ -980,8 +1079,15 @@ static void at_hook_arm(struct at_hook *h)
 	if (h->state == AT_HOOK_ARMED)
 		return;
 	if (!h->base) {
+		if (h->target)
+			pr_warn("hook_target: %s has no function on this kernel; %s not hooked\n",
+				h->role, h->target);
 		h->state = AT_HOOK_NA;
 		return;
+	}
+	if (h->target) {	/* exactly the symbol the admin named */
+		ret = at_hook_register(h, "");
+		goto out;
 	}
 	for (i = 0; h->part && i < ARRAY_SIZE(at_part_suffixes); i++) {
 		ret = at_hook_register(h, at_part_suffixes[i]);
@@ -990,6 +1096,7 @@ static void at_hook_arm(struct at_hook *h)
 	}
 	if (ret == -ENOENT)
 		ret = at_hook_register(h, "");
+out:
 	at_hook_find_clones(h);
 	h->err = ret;
 	if (!ret) {
@@ -998,9 +1105,9 @@ static void at_hook_arm(struct at_hook *h)
 		return;
 	}
 	h->state = ret == -ENOENT ? AT_HOOK_ABSENT : AT_HOOK_FAILED;
-	strscpy(h->sym, h->base, sizeof(h->sym));
-	if (h->state == AT_HOOK_FAILED)
-		pr_warn("cannot hook %s (%s): %d\n", h->base, h->role, ret);
+	strscpy(h->sym, h->target ?: h->base, sizeof(h->sym));
+	if (h->state == AT_HOOK_FAILED || h->target)
+		pr_warn("cannot hook %s (%s): %d\n", h->sym, h->role, ret);
 }
 
 static unsigned long at_hook_nmissed(const struct at_hook *h)
@@ -1008,10 +1115,30 @@ static unsigned long at_hook_nmissed(const struct at_hook *h)
 	return h->ret ? h->rp.nmissed + h->rp.kp.nmissed : h->rp.kp.nmissed;
 }
 
+/*
+ * unregister_*probe() cannot report failure, but disarming a probe can fail
+ * (an ftrace filter update allocates): the probe would then stay in kprobes'
+ * table, armed, pointing into this module after it is gone. Disable it
+ * first, until that succeeds; unregistering a disabled probe only unlinks.
+ */
+static void at_hook_disable(struct at_hook *h)
+{
+	unsigned int tries;
+	int ret;
+
+	for (tries = 1; (ret = disable_kprobe(&h->rp.kp)); tries++) {
+		if (tries % 100 == 1)
+			pr_warn("%s (%s): disabling failed (%d), retrying\n",
+				h->role, h->sym, ret);
+		msleep(20);
+	}
+}
+
 static void at_hook_disarm(struct at_hook *h)
 {
 	if (h->state != AT_HOOK_ARMED)
 		return;
+	at_hook_disable(h);
 	if (h->ret)
 		unregister_kretprobe(&h->rp);
 	else
@@ -1030,7 +1157,7 @@ static void at_hook_disarm(struct at_hook *h)
 static void *at_resolve(const char *name)
 {
 	static const u8 endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
-	struct kprobe kp = { .symbol_name = name };
+	struct kprobe kp = AT_LOOKUP_KPROBE(name);
 	u8 insn[4];
 	u8 *addr;
 
@@ -1049,19 +1176,23 @@ static int at_arm_all(void)
 {
 	int i;
 
+	/* kvm is loaded when its VM constructor is (whatever hook_target says) */
+	if (!at_symbol_exists(AT_SYM_INIT_VM))
+		return -ENODEV;
 	at_reasons_from_kernel();
 	WRITE_ONCE(at_running_vcpu, at_resolve(AT_SYM_RUNNING_VCPU));
 	for (i = 0; i < AT_NR_HOOKS; i++)
 		at_hook_arm(&at_hooks[i]);
-	if (at_hooks[AT_H_INIT_VM].state == AT_HOOK_ABSENT)
-		return -ENODEV;		/* kvm is not loaded */
-	if (at_hooks[AT_H_SETTER].state != AT_HOOK_ARMED) {
-		pr_err("no inhibit setter can be hooked (%s: %d)\n",
-		       AT_SYM_SETTER, at_hooks[AT_H_SETTER].err);
-		return -ENOENT;
-	}
-	pr_info("tracing KVM APICv inhibits via %s\n",
-		at_hooks[AT_H_SETTER].sym);
+	/*
+	 * A hook that is missing (a renamed function, a new kernel) loses
+	 * what it alone sees, not the rest: status says which (coverage=).
+	 */
+	if (at_hooks[AT_H_SETTER].state != AT_HOOK_ARMED)
+		pr_warn("no inhibit setter hooked (%s: %d): inhibit changes are not traced\n",
+			at_hooks[AT_H_SETTER].sym, at_hooks[AT_H_SETTER].err);
+	else
+		pr_info("tracing KVM APICv inhibits via %s\n",
+			at_hooks[AT_H_SETTER].sym);
 	return 0;
 }
 
@@ -1080,6 +1211,17 @@ static void at_disarm_all(void)
 	memset(at_reqs_used, 0, sizeof(at_reqs_used));
 }
 
+/*
+ * False when kvm is there but its setter could not be hooked: a VM's mask
+ * is then only what it started with.
+ */
+bool at_hooks_see_inhibits(void)
+{
+	enum at_hook_state st = READ_ONCE(at_hooks[AT_H_SETTER].state);
+
+	return st != AT_HOOK_ABSENT && st != AT_HOOK_FAILED;
+}
+
 unsigned long at_hooks_armed(void)
 {
 	unsigned long armed = 0;
@@ -1089,6 +1231,36 @@ unsigned long at_hooks_armed(void)
 		if (at_hooks[i].state == AT_HOOK_ARMED)
 			armed |= BIT(i);
 	return armed;
+}
+
+/* coverage=full|partial|waiting, then the roles lost to absent/failed hooks */
+static void at_coverage_show(struct seq_file *m)
+{
+	static const enum at_hook_state lost[] = { AT_HOOK_ABSENT, AT_HOOK_FAILED };
+	static const char *const key[] = { "absent", "failed" };
+	bool full = true, first;
+	int i, k;
+
+	for (i = 0; i < AT_NR_HOOKS; i++)
+		if (at_hooks[i].state == AT_HOOK_ABSENT ||
+		    at_hooks[i].state == AT_HOOK_FAILED)
+			full = false;
+	seq_printf(m, "coverage=%s", !at_hooks_armed() ? "waiting" :
+		   full ? "full" : "partial");
+	for (k = 0; k < ARRAY_SIZE(lost); k++) {
+		first = true;
+		for (i = 0; i < AT_NR_HOOKS; i++) {
+			if (at_hooks[i].state != lost[k])
+				continue;
+			if (first)
+				seq_printf(m, " %s=", key[k]);
+			else
+				seq_putc(m, ',');
+			seq_puts(m, at_hooks[i].role);
+			first = false;
+		}
+	}
+	seq_putc(m, '\n');
 }
 
 void at_hooks_show(struct seq_file *m)
@@ -1109,6 +1281,7 @@ void at_hooks_show(struct seq_file *m)
 			seq_printf(m, " clones=%s", h->clones);
 		seq_putc(m, '\n');
 	}
+	at_coverage_show(m);
 	seq_printf(m, "running_vcpu=%s reqs_full=%lld\n",
 		   READ_ONCE(at_running_vcpu) ? "resolved" : "unresolved",
 		   atomic64_read(&at_stats.reqs_full));

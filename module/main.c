@@ -10,7 +10,9 @@
  *   clear         write exited, events or all: forget exited VMs and/or
  *                 empty the event history (aggregates are kept)
  *   stream_size   records in the "follow" stream, power of two (load only)
- * A bad value is refused with -EINVAL and changes nothing.
+ *   hook_target   ROLE=SYMBOL[,...]: hook another symbol (load only; hooks.c)
+ * Numbers are decimal. A bad value is refused with -EINVAL and a message
+ * naming the parameter, and changes nothing.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -30,24 +32,43 @@ bool at_log_noop;
 static unsigned int at_stream_order = 12;	/* 4096 records */
 static bool at_loaded;	/* parameter stores may act (kernel_param_lock) */
 
-static int at_parse_uint(const char *val, unsigned int min, unsigned int max,
-			 unsigned int *out)
+/*
+ * Every refusal names the parameter and the range (the kernel's own
+ * message drops the name when the value is long); the value is shown
+ * escaped and cut short.
+ */
+static int at_bad(const char *name, const char *val, const char *want)
 {
-	unsigned int v;
-	int ret = kstrtouint(val, 0, &v);
+	size_t len = strlen(val);
 
-	if (ret || v < min || v > max)
-		return -EINVAL;
+	pr_err("%s: invalid value \"%*pE\"%s: want %s\n", name,
+	       (int)min_t(size_t, len, 32), val, len > 32 ? "..." : "", want);
+	return -EINVAL;
+}
+
+/* Decimal only: "010" is not 8 and "0x10" is not 16. */
+static int at_parse_uint(const char *name, const char *val, unsigned int min,
+			 unsigned int max, bool pow2, unsigned int *out)
+{
+	char want[64];
+	unsigned int v;
+
+	if (kstrtouint(val, 10, &v) || v < min || v > max ||
+	    (pow2 && !is_power_of_2(v))) {
+		snprintf(want, sizeof(want), "%s%u..%u", pow2 ? "a power of two " : "",
+			 min, max);
+		return at_bad(name, val, want);
+	}
 	*out = v;
 	return 0;
 }
 
-static int at_set_pow2(const char *val, unsigned int min, unsigned int max,
-		       unsigned int *order)
+static int at_set_pow2(const char *name, const char *val, unsigned int min,
+		       unsigned int max, unsigned int *order)
 {
 	unsigned int v;
 
-	if (at_parse_uint(val, min, max, &v) || !is_power_of_2(v))
+	if (at_parse_uint(name, val, min, max, true, &v))
 		return -EINVAL;
 	WRITE_ONCE(*order, ilog2(v));
 	if (at_loaded)
@@ -62,7 +83,7 @@ static int at_get_pow2(char *buf, const struct kernel_param *kp)
 
 static int at_set_ring_size(const char *val, const struct kernel_param *kp)
 {
-	return at_set_pow2(val, 16, 65536, kp->arg);
+	return at_set_pow2("ring_size", val, 16, 65536, kp->arg);
 }
 
 static const struct kernel_param_ops at_ring_size_ops = {
@@ -74,7 +95,7 @@ MODULE_PARM_DESC(ring_size, "Records kept per VM, power of two 16..65536 (defaul
 
 static int at_set_stream_size(const char *val, const struct kernel_param *kp)
 {
-	return at_set_pow2(val, 64, 1U << 20, kp->arg);
+	return at_set_pow2("stream_size", val, 64, 1U << 20, kp->arg);
 }
 
 static const struct kernel_param_ops at_stream_size_ops = {
@@ -88,7 +109,7 @@ static int at_set_max_vms(const char *val, const struct kernel_param *kp)
 {
 	unsigned int v;
 
-	if (at_parse_uint(val, 1, 65536, &v))
+	if (at_parse_uint("max_vms", val, 1, 65536, false, &v))
 		return -EINVAL;
 	WRITE_ONCE(at_max_vms, v);
 	return 0;
@@ -105,7 +126,7 @@ static int at_set_max_exited(const char *val, const struct kernel_param *kp)
 {
 	unsigned int v;
 
-	if (at_parse_uint(val, 0, 4096, &v))
+	if (at_parse_uint("max_exited", val, 0, 4096, false, &v))
 		return -EINVAL;
 	WRITE_ONCE(at_max_exited, v);
 	if (at_loaded)
@@ -120,7 +141,26 @@ static const struct kernel_param_ops at_max_exited_ops = {
 module_param_cb(max_exited, &at_max_exited_ops, &at_max_exited, 0644);
 MODULE_PARM_DESC(max_exited, "Exited VMs kept readable, oldest dropped first, 0..4096 (default 64)");
 
-module_param_named(log_noop, at_log_noop, bool, 0644);
+/* Y/N (or 1/0, y/n) exactly: the kernel's bool parser reads "yes!" as Y */
+static int at_set_log_noop(const char *val, const struct kernel_param *kp)
+{
+	static const char *const words[] = { "Y", "y", "1", "N", "n", "0" };
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(words); i++) {
+		if (sysfs_streq(val, words[i])) {
+			WRITE_ONCE(at_log_noop, i < 3);
+			return 0;
+		}
+	}
+	return at_bad("log_noop", val, "Y or N");
+}
+
+static const struct kernel_param_ops at_log_noop_ops = {
+	.set = at_set_log_noop,
+	.get = param_get_bool,
+};
+module_param_cb(log_noop, &at_log_noop_ops, &at_log_noop, 0644);
 MODULE_PARM_DESC(log_noop, "Also log requests that changed nothing (default N)");
 
 /* clear=exited|events|all: a runtime trigger, see at_vm_clear() */
@@ -130,9 +170,9 @@ static int at_set_clear(const char *val, const struct kernel_param *kp)
 	bool events = sysfs_streq(val, "events") || sysfs_streq(val, "all");
 
 	if (!exited && !events)
-		return -EINVAL;
+		return at_bad("clear", val, "exited, events or all");
 	if (!at_loaded) {
-		pr_err("clear is a runtime trigger, not a load option\n");
+		pr_err("clear: a runtime trigger, not a load option\n");
 		return -EINVAL;
 	}
 	at_vm_clear(exited, events);

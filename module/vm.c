@@ -8,12 +8,16 @@
  * list operations, and takes a preallocated record from a spare pool.
  * Nothing in probe context sleeps or allocates. Everything that can sleep
  * (allocating spares, creating and removing debugfs directories, freeing
- * exited VMs) is done by one work item, kicked through an irq_work.
+ * exited VMs) is done by one work item on the module's own kthread worker
+ * ("apicv_trace"), kicked through an irq_work. Its own thread keeps that
+ * work out of the system workqueue and makes it a target of its own for
+ * fault injection (/proc/PID/make-it-fail).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/hashtable.h>
 #include <linux/irq_work.h>
+#include <linux/kthread.h>
 #include <linux/kprobes.h>
 #include <linux/llist.h>
 #include <linux/log2.h>
@@ -50,7 +54,8 @@ struct at_stats at_stats;
 static atomic_t at_work_needed = ATOMIC_INIT(0);
 static atomic_t at_clear_exited = ATOMIC_INIT(0);
 static struct irq_work at_irq_work;
-static struct work_struct at_work;
+static struct kthread_worker *at_kworker;
+static struct kthread_work at_work;
 
 u64 at_now(void)
 {
@@ -416,9 +421,11 @@ static size_t at_ring_alloc_bytes(unsigned int order)
 	return PAGE_ALIGN(at_ring_bytes(order));
 }
 
+/* No allocation warning: a failure is counted (alloc_failed), not fatal. */
 static struct at_ring *at_ring_alloc(unsigned int order)
 {
-	struct at_ring *r = vmalloc(at_ring_bytes(order));
+	struct at_ring *r = __vmalloc(at_ring_bytes(order),
+				      GFP_KERNEL | __GFP_NOWARN);
 
 	if (r)
 		at_ring_init(r, order);
@@ -437,18 +444,22 @@ static struct at_vm *at_vm_alloc(void)
 	unsigned int order = READ_ONCE(at_ring_order);
 	struct at_vm *vm;
 
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL | __GFP_NOWARN);
 	if (!vm)
-		return NULL;
+		goto fail;
 	vm->ring = at_ring_alloc(order);
-	if (!vm->ring) {
-		kfree(vm);
-		return NULL;
-	}
+	if (!vm->ring)
+		goto fail_ring;
 	INIT_LIST_HEAD(&vm->node);
 	atomic_long_add(at_vm_bytes(order), &at_stats.mem_bytes);
 	atomic_inc(&at_nr_allocated);
 	return vm;
+
+fail_ring:
+	kfree(vm);
+fail:
+	atomic64_inc(&at_stats.alloc_failed);
+	return NULL;
 }
 
 static void at_vm_free(struct at_vm *vm)
@@ -542,7 +553,7 @@ static void at_name_vm(struct at_vm *vm)
 		snprintf(vm->key, sizeof(vm->key), "%s.%u", base, n);
 }
 
-static void at_work_fn(struct work_struct *work)
+static void at_work_fn(struct kthread_work *work)
 {
 	LIST_HEAD(doomed);
 	struct at_vm *vm, *tmp;
@@ -604,7 +615,7 @@ static void at_work_fn(struct work_struct *work)
 static void at_irq_work_fn(struct irq_work *w)
 {
 	if (atomic_xchg(&at_work_needed, 0) && !READ_ONCE(at_shutting_down))
-		schedule_work(&at_work);
+		kthread_queue_work(at_kworker, &at_work);
 	if (atomic_read(&at_followers))
 		wake_up_interruptible(&at_follow_wq);
 }
@@ -632,14 +643,25 @@ void at_vm_clear(bool exited, bool events)
 
 int at_vm_init(unsigned int stream_order)
 {
+	int ret;
+
 	at_stream = at_ring_alloc(stream_order);
 	if (!at_stream)
 		return -ENOMEM;
+	at_kworker = kthread_create_worker(0, KBUILD_MODNAME);
+	if (IS_ERR(at_kworker)) {
+		ret = PTR_ERR(at_kworker);
+		goto err_stream;
+	}
 	atomic_long_add(at_ring_alloc_bytes(stream_order), &at_stats.mem_bytes);
 	init_irq_work(&at_irq_work, at_irq_work_fn);
-	INIT_WORK(&at_work, at_work_fn);
+	kthread_init_work(&at_work, at_work_fn);
 	at_refill();
 	return 0;
+
+err_stream:
+	vfree(at_stream);
+	return ret;
 }
 
 /*
@@ -650,15 +672,19 @@ void at_vm_stop(void)
 {
 	WRITE_ONCE(at_shutting_down, true);
 	irq_work_sync(&at_irq_work);
-	cancel_work_sync(&at_work);
+	kthread_cancel_work_sync(&at_work);
 }
 
-/* After at_vm_stop() and the removal of every debugfs file. */
+/*
+ * After at_vm_stop() and the removal of every debugfs file (or straight
+ * after at_vm_init(), when the module's init fails: no work was queued).
+ */
 void at_vm_exit(void)
 {
 	struct at_vm *vm, *tmp;
 	int i;
 
+	kthread_destroy_worker(at_kworker);
 	synchronize_rcu();
 	at_collect_orphans();
 	list_for_each_entry_safe(vm, tmp, &at_vm_list, node) {

@@ -23,6 +23,10 @@
 #   w1-sparse-LINE  make W=1 C=1 in that root: any diagnostic fails
 #   e2e-LINE        the QEMU end-to-end suite on the kernel (e2e.sh), results
 #                   in $APICV_CACHE/results/LINE
+#   stress-LINE     the stress test in its short form (stress.sh --short: VMs
+#                   churned by several processes while every file is read,
+#                   module and kvm reloads, exact per-VM accounting against
+#                   the tracepoint, a ring flood), results in $APICV_CACHE/stress/LINE
 #   dkms-refuses    once, after the dkms step of the first LINE whose release's
 #                   dkms knows BUILD_EXCLUSIVE_CONFIG (bullseye's 2.8.4 does not):
 #                   dkms.conf refuses kernels without kprobes, kretprobes, debugfs, KVM
@@ -33,7 +37,7 @@
 # other lines go on.  Ends with a per-line table and "check: N passed, M
 # failed"; exit 0 only if nothing failed, 2 on a usage error (unknown LINE).
 # CHECK_STEPS="KIND..." runs only those kinds (setup ring reason-fmt cmd
-# kernel buildroot dkms w1-sparse dkms-refuses e2e bench-smoke; default all) -- for
+# kernel buildroot dkms w1-sparse dkms-refuses e2e stress bench-smoke; default all) -- for
 # timing runs only.
 # APICV_E2E_TIMEOUT: seconds per e2e QEMU boot (default here 300).
 set -uo pipefail
@@ -42,14 +46,14 @@ source "$(dirname "$0")/lib.sh"
 
 usage() { sed -n '2,38s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 top=$(cd "$SCRIPTS_DIR/.." && pwd)
-all_kinds="setup ring reason-fmt cmd kernel buildroot dkms w1-sparse dkms-refuses e2e bench-smoke"
+all_kinds="setup ring reason-fmt cmd kernel buildroot dkms w1-sparse dkms-refuses e2e stress bench-smoke"
 [[ ${1:-} == -* ]] && usage
 lines=("$@")
 if ((${#lines[@]} == 0)); then
 	if [[ -n ${KERNELS:-} ]]; then
 		read -ra lines <<<"$KERNELS"
 	else
-		mapfile -t lines < <(awk '!/^#/ && NF && $5 != "todo" { print $1 }' "$KERNELS_CONF")
+		mapfile -t lines < <(awk '!/^#/ && NF && $5 != "todo" && $5 != "debug" { print $1 }' "$KERNELS_CONF")
 	fi
 fi
 known=" $(kline_list | tr '\n' ' ') "
@@ -167,6 +171,16 @@ for line in "${lines[@]}"; do
 			not_run "e2e-$line" "no module (dkms-$line failed)"
 		fi
 	fi
+	if want stress; then
+		if [[ -n $ko ]]; then
+			step "stress-$line" "$SCRIPTS_DIR/stress.sh" -k "$line" -m "$ko" --short -o "$APICV_CACHE/stress/$line"
+			grep -h 'stress: [0-9]* passed' "$logs/stress-$line.log" >&2
+		elif ! want dkms; then
+			step "stress-$line" "$SCRIPTS_DIR/stress.sh" -k "$line" --short -o "$APICV_CACHE/stress/$line"
+		else
+			not_run "stress-$line" "no module (dkms-$line failed)"
+		fi
+	fi
 done
 want bench-smoke && step bench-smoke "$SCRIPTS_DIR/bench.sh" --smoke
 if want dkms-refuses && ((!refuses_done)); then
@@ -186,17 +200,18 @@ cc_short() { # LINE KVER: the compiler that built the .ko (or the kernel's)
 }
 {
 	echo
-	printf '%-5s %-22s %-24s %6s %6s %6s  %s\n' line kver gcc prep_s build_s e2e_s steps
+	printf '%-5s %-22s %-24s %6s %6s %6s %6s  %s\n' line kver gcc prep_s build_s e2e_s stress steps
 	for line in "${lines[@]}"; do
 		kver=$(cat "$(kline_dir "$line")/kver" 2>/dev/null) || kver=-
 		st=''
-		for k in kernel buildroot dkms w1-sparse e2e; do
+		for k in kernel buildroot dkms w1-sparse e2e stress; do
 			[[ -n ${state[$k-$line]:-} ]] && st+="$k:${state[$k-$line]} "
 		done
-		printf '%-5s %-22s %-24s %6s %6s %6s  %s\n' "$line" "$kver" "$(cc_short "$line" "$kver")" \
+		printf '%-5s %-22s %-24s %6s %6s %6s %6s  %s\n' "$line" "$kver" "$(cc_short "$line" "$kver")" \
 			"$(sum_secs "kernel-$line" "buildroot-$line")" \
-			"$(sum_secs "dkms-$line" "w1-sparse-$line")" "${secs[e2e-$line]:--}" "$st"
+			"$(sum_secs "dkms-$line" "w1-sparse-$line")" "${secs[e2e-$line]:--}" "${secs[stress-$line]:--}" "$st"
 		[[ -f $logs/e2e-$line.log ]] && grep -h 'e2e: compared\|e2e: [0-9]* passed' "$logs/e2e-$line.log" | sed 's/^/      /'
+		[[ -f $logs/stress-$line.log ]] && grep -h 'stress: [0-9]* passed' "$logs/stress-$line.log" | sed 's/^/      /'
 	done
 	[[ -n ${state[dkms-refuses]:-} ]] && echo "dkms-refuses: ${state[dkms-refuses]} (${secs[dkms-refuses]}s)"
 	echo "total $((SECONDS - t_start))s; logs in $logs, e2e results in $APICV_CACHE/results/LINE"

@@ -61,6 +61,11 @@ build)
 	done
 	die "DKMS built no apicv_trace.ko for $kver"
 	;;
-root-build) exec "$SCRIPTS_DIR/buildroot.sh" "${2:?LINE}" --dkms-build "$top" ;;
+root-build)
+	kline_load "${2:?LINE}"
+	# the debug kernel has no headers package: kbuild against its tree
+	[[ $KL_HEADERS == debug ]] && exec "$SCRIPTS_DIR/debug-kernel.sh" --module "$top"
+	exec "$SCRIPTS_DIR/buildroot.sh" "$2" --dkms-build "$top"
+	;;
 *) sed -n '2,14s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac

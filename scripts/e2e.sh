@@ -33,12 +33,15 @@ rm -rf "$results"
 mkdir -p "$results"
 
 make -s -C "$top/tests/e2e" >&2
+make -s -C "$top/tests/misuse" >&2
 # the command, static (glibc -static): the guest is busybox, no libc
 make -s -C "$top/cmd" static >&2
 payload=$(mktemp -d "${TMPDIR:-/tmp}/apicv-payload.XXXXXX")
 trap 'rm -rf "$payload"' EXIT
 ko_unpack "$ko" "$payload/apicv_trace.ko"
-cp "$top/tests/e2e/"{kvmdrive,followtest,guest.sh} "$payload/"
+cp "$top/tests/e2e/"{kvmdrive,followtest,guest.sh,kernel-line.sh} "$payload/"
+cp "$top/tests/misuse/"{filetest,asuser,misuse.sh} "$payload/"
+cp "$top/tests/misuse/cases" "$payload/misuse.cases"
 cp "$top/cmd/apicv-trace.static" "$payload/apicv-trace"
 
 rc=0

@@ -19,6 +19,8 @@ if [[ ${1:-} == --refresh ]]; then APICV_REFRESH=1; shift; fi
 line=$1
 kline_load "$line"
 kd=$(kline_dir "$line")
+# the debug line is built, not fetched (same cache layout)
+[[ $KL_HEADERS == debug ]] && exec "$SCRIPTS_DIR/debug-kernel.sh"
 
 if [[ -s $kd/kver && -e $kd/vmlinuz && -d $kd/modules/ && $APICV_REFRESH != 1 ]]; then
 	cat "$kd/kver"

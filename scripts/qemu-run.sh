@@ -43,7 +43,7 @@ logfile=${logfile:-$APICV_CACHE/logs/$line-last.log}
 mkdir -p "$(dirname "$logfile")"
 
 # Kernel splats that fail a run even when run.sh succeeded.
-SPLAT_RE='BUG:|WARNING:|Oops|Call Trace|KASAN|possible circular locking|inconsistent lock state|suspicious RCU usage|Kernel panic|general protection fault'
+SPLAT_RE='BUG:|WARNING:|Oops|Call Trace|KASAN|UBSAN:|suspected memory leak|possible circular locking|inconsistent lock state|suspicious RCU usage|Kernel panic|general protection fault'
 
 kver=$(kernel_kver "$line")
 kd=$(kline_dir "$line")

@@ -38,13 +38,16 @@ host_apt_install "${pkgs[@]}"
 headers_buildroot() { # LINE KVER: a build root of the line's release
 	"$SCRIPTS_DIR/buildroot.sh" "$1" >/dev/null
 }
+headers_debug() { # LINE KVER: debug-kernel.sh built it (and keeps its tree)
+	:
+}
 headers_todo() {
 	log "line $1: header installation not implemented yet (kernel fetched only)"
 }
 
 lines=("$@")
 if ((${#lines[@]} == 0)); then
-	mapfile -t lines < <(awk '!/^#/ && NF && $5 != "todo" { print $1 }' "$KERNELS_CONF")
+	mapfile -t lines < <(awk '!/^#/ && NF && $5 != "todo" && $5 != "debug" { print $1 }' "$KERNELS_CONF")
 fi
 for line in "${lines[@]}"; do
 	kline_load "$line"

@@ -26,6 +26,11 @@
  *                   vCPU 255 (7.2+: PHYSICAL_ID_TOO_BIG)
  *   kvmdrive flood  [--toggles N] [--interval-ms MS] [--expect-disabled]
  *                   PIT reinject off/on N times (a ring that wraps on 5.10)
+ *   kvmdrive churn  --seconds S [--vcpus N] [--toggles N] [--pause-file P]
+ *                   VMs created and destroyed in a loop (make stress): see
+ *                   scenario_churn for its CHURN lines
+ *   kvmdrive now | snapshot DIR OUT | follow FILE MODE STOP GATE [B [MS]]
+ *                   helpers of tests/stress/stress.sh (see follow_main)
  *
  * OUTPUT (stdout, line buffered, one record per line)
  * ---------------------------------------------------
@@ -203,6 +208,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -335,6 +341,8 @@ static struct {
 	bool no_reinject;	/* guest: PIT reinject off before running */
 	int toggles;		/* flood: PIT reinject off/on rounds */
 	int interval_ms;	/* flood: pause between toggles */
+	const char *pause_file;	/* churn: no VM while it exists */
+	int churn_vcpus;	/* churn: vCPUs per VM cycle 1..this */
 	char kernel[65];
 	const char *scenario;
 } g = {
@@ -343,6 +351,7 @@ static struct {
 	.hz = 1000,
 	.method = -1,
 	.toggles = 100,
+	.churn_vcpus = 2,
 };
 
 #define MAX_VCPUS 2
@@ -2015,13 +2024,474 @@ static void read_avic_param(char *buf, size_t len)
 	buf[strcspn(buf, "\n ")] = '\0';
 }
 
+/* ------------------------------------------------------------------ */
+/* Scenario: churn (make stress)                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * churn: VMs created and destroyed in a loop for --seconds, one at a time
+ * per process, each by a fresh thread, so that every thread id belongs to
+ * one VM only and the kernel's tracepoint lines (which carry the thread
+ * id) can be mapped to VMs.  Per VM: KVM_CREATE_VM, KVM_CREATE_IRQCHIP,
+ * KVM_CREATE_PIT2 (reinject on), vCPUs 0..n-1 (n cycles 1..--vcpus),
+ * then each vCPU's own thread toggles BLOCKIRQ (KVM_SET_GUEST_DEBUG,
+ * 6.1+) b times while the VM's thread turns PIT reinject off and on p
+ * times (b, p cycle 1..--toggles), then everything is closed (the VM is
+ * destroyed in its thread: kvm_free_pit() clears PIT_REINJ there).
+ * /dev/kvm is opened per VM and closed after it: while --pause-file
+ * exists no VM is made and /dev/kvm is closed, so kvm can be reloaded.
+ * A kvm that is gone (open fails with ENOENT/ENODEV) counts as paused.
+ *
+ * One line per VM, after it was destroyed (ns: CLOCK_BOOTTIME, the clock
+ * of apicv_trace's ns= and created_ns=):
+ *   CHURN vm=<key> pid=<tgid> tid=<VM thread> fd=<fd> vcpus=<n>
+ *         vcpu_tids=<t0,t1,..> created_ns=<ns> closed_ns=<ns>
+ *         pit_rounds=<p> blockirq_rounds=<b|0> rc=<0|-errno> [err=<op>]
+ * rc=0 means every ioctl succeeded: PIT_REINJ was set at create_pit2,
+ * cleared and set p times, and cleared at close.  At the end:
+ *   CHURNDONE vms=<n> failed=<n> paused_ms=<n>
+ */
+#define CHURN_MAX_VCPUS 8
+
+struct churn_vcpu {
+	int fd;
+	int rounds;
+	int rc;
+	pid_t tid;
+};
+
+struct churn_vm {
+	unsigned int index;
+	int nvcpu, pit_rounds, bi_rounds;
+	int rc;
+	const char *err;
+	bool paused;		/* /dev/kvm unavailable or the pause file */
+	struct churn_vcpu v[CHURN_MAX_VCPUS];
+};
+
+static long long boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void *churn_vcpu_fn(void *arg)
+{
+	struct churn_vcpu *c = arg;
+	struct kvm_guest_debug on = {
+		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_BLOCKIRQ,
+	}, off = { 0 };
+	int i;
+
+	c->tid = my_tid();
+	for (i = 0; i < c->rounds && !c->rc; i++) {
+		c->rc = xioctl(c->fd, KVM_SET_GUEST_DEBUG, &on);
+		if (!c->rc)
+			c->rc = xioctl(c->fd, KVM_SET_GUEST_DEBUG, &off);
+	}
+	return NULL;
+}
+
+#define CHURN_TRY(cv, expr, what) \
+	do { int _r = (expr); if (_r < 0 && !(cv)->rc) { (cv)->rc = _r; (cv)->err = (what); } } while (0)
+
+/* One VM's whole life, in a thread of its own. */
+static void *churn_vm_fn(void *arg)
+{
+	struct churn_vm *c = arg;
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_reinject_control ri;
+	pthread_t th[CHURN_MAX_VCPUS];
+	bool started[CHURN_MAX_VCPUS] = { false };
+	pid_t tid = my_tid();
+	long long created, closed;
+	int kfd, vfd, i, r;
+	char tids[CHURN_MAX_VCPUS * 12] = "";
+
+	/* open first, then look at the pause file: see the comment above */
+	kfd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kfd < 0 || (g.pause_file && path_exists(g.pause_file))) {
+		if (kfd >= 0)
+			close(kfd);
+		else if (errno != ENOENT && errno != ENODEV && errno != ENXIO) {
+			c->rc = -errno;
+			c->err = "open_dev_kvm";
+			return NULL;
+		}
+		c->paused = true;
+		return NULL;
+	}
+	created = boot_ns();
+	vfd = xioctl(kfd, KVM_CREATE_VM, (void *)0);
+	if (vfd < 0) {
+		c->rc = vfd;
+		c->err = "KVM_CREATE_VM";
+		close(kfd);
+		return NULL;
+	}
+	CHURN_TRY(c, xioctl(vfd, KVM_CREATE_IRQCHIP, NULL), "KVM_CREATE_IRQCHIP");
+	if (!c->rc)
+		CHURN_TRY(c, xioctl(vfd, KVM_CREATE_PIT2, &pit), "KVM_CREATE_PIT2");
+	for (i = 0; i < c->nvcpu; i++) {
+		c->v[i].fd = -1;
+		c->v[i].rounds = c->bi_rounds;
+		if (c->rc)
+			continue;
+		c->v[i].fd = xioctl(vfd, KVM_CREATE_VCPU, (void *)(long)i);
+		CHURN_TRY(c, c->v[i].fd, "KVM_CREATE_VCPU");
+	}
+	for (i = 0; i < c->nvcpu && !c->rc && c->bi_rounds; i++) {
+		r = pthread_create(&th[i], NULL, churn_vcpu_fn, &c->v[i]);
+		if (r) {
+			c->rc = -r;
+			c->err = "pthread_create";
+		} else {
+			started[i] = true;
+		}
+	}
+	for (i = 0; i < c->pit_rounds && !c->rc; i++) {
+		ri.pit_reinject = 0;
+		CHURN_TRY(c, xioctl(vfd, KVM_REINJECT_CONTROL, &ri), "KVM_REINJECT_CONTROL");
+		ri.pit_reinject = 1;
+		if (!c->rc)
+			CHURN_TRY(c, xioctl(vfd, KVM_REINJECT_CONTROL, &ri), "KVM_REINJECT_CONTROL");
+	}
+	for (i = 0; i < c->nvcpu; i++) {
+		if (started[i]) {
+			pthread_join(th[i], NULL);
+			CHURN_TRY(c, c->v[i].rc, "KVM_SET_GUEST_DEBUG");
+		}
+		if (c->v[i].fd >= 0)
+			close(c->v[i].fd);
+		snprintf(tids + strlen(tids), sizeof(tids) - strlen(tids), "%s%d",
+			 i ? "," : "", started[i] ? c->v[i].tid : 0);
+	}
+	close(vfd);	/* the last reference: kvm_destroy_vm() runs here */
+	closed = boot_ns();
+	close(kfd);
+	printf("CHURN vm=%d-%d pid=%d tid=%d fd=%d vcpus=%d vcpu_tids=%s created_ns=%lld closed_ns=%lld pit_rounds=%d blockirq_rounds=%d rc=%d%s%s\n",
+	       tid, vfd, getpid(), tid, vfd, c->nvcpu, tids[0] ? tids : "-",
+	       created, closed, c->pit_rounds, c->bi_rounds, c->rc < 0 ? c->rc : 0,
+	       c->rc ? " err=" : "", c->rc ? c->err : "");
+	return NULL;
+}
+
+static int scenario_churn(void)
+{
+	double end = now() + g.seconds;
+	unsigned int made = 0, failed = 0, k = 0;
+	long long paused_ns = 0, t;
+	bool blockirq;
+	int kfd, r;
+
+	/* BLOCKIRQ support, asked once (5.10 has none): nothing kept open */
+	kfd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kfd < 0) {
+		fprintf(stderr, "kvmdrive: /dev/kvm: %m\n");
+		g.failures++;
+		return -1;
+	}
+	g.kvm_fd = kfd;
+	blockirq = blockirq_supported();
+	g.kvm_fd = -1;
+	close(kfd);
+	while (now() < end) {
+		struct churn_vm c = { 0 };
+		pthread_t th;
+
+		if (g.pause_file && path_exists(g.pause_file)) {
+			t = boot_ns();
+			usleep(20000);
+			paused_ns += boot_ns() - t;
+			continue;
+		}
+		/* vary the recipe from VM to VM */
+		c.index = k++;
+		c.nvcpu = 1 + c.index % g.churn_vcpus;
+		c.pit_rounds = 1 + c.index % g.toggles;
+		c.bi_rounds = blockirq ? 1 + (c.index / 2) % g.toggles : 0;
+		r = pthread_create(&th, NULL, churn_vm_fn, &c);
+		if (r) {
+			fprintf(stderr, "kvmdrive: pthread_create: %s\n", strerror(r));
+			g.failures++;
+			break;
+		}
+		pthread_join(th, NULL);
+		if (c.paused) {
+			t = boot_ns();
+			usleep(20000);
+			paused_ns += boot_ns() - t;
+			continue;
+		}
+		if (c.rc) {
+			fprintf(stderr, "kvmdrive: churn VM %u: %s: %s\n", c.index,
+				c.err, strerror(-c.rc));
+			failed++;
+			g.failures++;
+		}
+		made++;
+	}
+	printf("CHURNDONE vms=%u failed=%u paused_ms=%lld\n", made, failed,
+	       paused_ns / 1000000);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* follow readers and snapshots (make stress)                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * kvmdrive follow FILE MODE STOP GATE [BYTES [INTERVAL_MS]]
+ *   A reader of apicv_trace's follow stream that lives through module
+ *   unloads: while GATE exists it keeps the file closed (an open follow
+ *   pins the module), otherwise it opens FILE (retrying while it does
+ *   not exist) and reads until GATE or STOP appears.  MODE:
+ *     block  blocking read(); an interval timer (SIGALRM every 100 ms,
+ *            no SA_RESTART, in every mode) interrupts it to look at
+ *            the files
+ *     poll   O_NONBLOCK + poll() with a 100 ms timeout
+ *     slow   BYTES bytes per read, INTERVAL_MS between reads (a slow
+ *            reader, told by "lost=" lines what it missed)
+ *   Every line must be whole and well-formed ("seq=... site=..." or
+ *   "lost=N"), and no kernel address may appear.  At the end:
+ *   FOLLOW mode=<m> opens=<n> lines=<n> lost_lines=<n> lost=<n>
+ *          bytes=<n> eintr=<n> eagain=<n> bad=<n> [first_bad=<line>]
+ *   exit 0 iff bad == 0 and no unexpected error.
+ */
+static volatile sig_atomic_t follow_ticks;
+
+static void on_follow_tick(int sig)
+{
+	(void)sig;
+	follow_ticks++;
+}
+
+struct follow_stats {
+	unsigned long long opens, lines, lost_lines, lost, bytes, eintr, eagain, bad;
+	char first_bad[160];
+};
+
+static bool kptr_in(const char *s)
+{
+	const char *p;
+
+	/* 0xffff... or ffff + 12 hex digits: a kernel address */
+	for (p = strstr(s, "ffff"); p; p = strstr(p + 1, "ffff")) {
+		int n = 0;
+
+		while (n < 16 && ((p[n] >= '0' && p[n] <= '9') ||
+				  (p[n] >= 'a' && p[n] <= 'f')))
+			n++;
+		if (n == 16)
+			return true;
+	}
+	return false;
+}
+
+static void follow_line(struct follow_stats *st, const char *l)
+{
+	unsigned long long n;
+	bool ok;
+
+	if (!strncmp(l, "lost=", 5)) {
+		ok = sscanf(l, "lost=%llu", &n) == 1 && n > 0;
+		if (ok) {
+			st->lost_lines++;
+			st->lost += n;
+		}
+	} else {
+		ok = !strncmp(l, "seq=", 4) && strstr(l, " ns=") &&
+		     strstr(l, " vm=") && strstr(l, " event=") &&
+		     strstr(l, " site=") && !kptr_in(l);
+		st->lines += ok;
+	}
+	if (!ok && !st->bad++)
+		snprintf(st->first_bad, sizeof(st->first_bad), "%.150s", l);
+}
+
+static int follow_main(int argc, char **argv)
+{
+	const char *file, *mode, *stop, *gate;
+	static char line[4096];
+	size_t llen = 0;
+	struct follow_stats st = { 0 };
+	int chunk = 4096, interval = 0, fd = -1, rc = 0;
+	char buf[4096];
+	struct sigaction sa = { .sa_handler = on_follow_tick };
+	struct itimerval it = { { 0, 100000 }, { 0, 100000 } };
+
+	if (argc < 6)
+		return 2;
+	file = argv[2];
+	mode = argv[3];
+	stop = argv[4];
+	gate = argv[5];
+	if (!strcmp(mode, "slow")) {
+		chunk = argc > 6 ? atoi(argv[6]) : 5;
+		interval = argc > 7 ? atoi(argv[7]) : 1000;
+		if (chunk < 1 || chunk > (int)sizeof(buf) || interval < 0)
+			return 2;
+	} else if (strcmp(mode, "block") && strcmp(mode, "poll")) {
+		return 2;
+	}
+	/*
+	 * Every mode's reads block when nothing comes (poll's only in
+	 * poll()): a timer interrupts them so the reader sees GATE in time.
+	 */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: EINTR */
+	setitimer(ITIMER_REAL, &it, NULL);
+	while (!path_exists(stop)) {
+		ssize_t n;
+
+		if (path_exists(gate)) {
+			if (fd >= 0) {
+				close(fd);
+				fd = -1;
+				llen = 0;	/* a new open starts afresh */
+			}
+			usleep(20000);
+			continue;
+		}
+		if (fd < 0) {
+			fd = open(file, O_RDONLY | (strcmp(mode, "poll") ? 0 : O_NONBLOCK));
+			if (fd < 0) {
+				if (errno != ENOENT && errno != EINTR) {
+					fprintf(stderr, "kvmdrive: follow: open %s: %m\n", file);
+					rc = 1;
+				}
+				usleep(20000);
+				continue;
+			}
+			st.opens++;
+		}
+		if (!strcmp(mode, "poll")) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (poll(&p, 1, 100) <= 0)
+				continue;
+		}
+		n = read(fd, buf, chunk);
+		if (n < 0) {
+			if (errno == EINTR) {
+				st.eintr++;
+			} else if (errno == EAGAIN) {
+				st.eagain++;
+			} else {
+				fprintf(stderr, "kvmdrive: follow: read: %m\n");
+				rc = 1;
+				close(fd);
+				fd = -1;
+			}
+			continue;
+		}
+		if (n == 0) {	/* only at module exit, which our open prevents */
+			fprintf(stderr, "kvmdrive: follow: unexpected EOF\n");
+			rc = 1;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		st.bytes += n;
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				line[llen] = '\0';
+				follow_line(&st, line);
+				llen = 0;
+			} else if (llen < sizeof(line) - 1) {
+				line[llen++] = buf[i];
+			} else if (!st.bad++) {
+				snprintf(st.first_bad, sizeof(st.first_bad), "line too long");
+			}
+		}
+		if (interval)
+			usleep(interval * 1000);
+	}
+	if (fd >= 0)
+		close(fd);
+	printf("FOLLOW mode=%s opens=%llu lines=%llu lost_lines=%llu lost=%llu bytes=%llu eintr=%llu eagain=%llu bad=%llu%s%s\n",
+	       mode, st.opens, st.lines, st.lost_lines, st.lost, st.bytes,
+	       st.eintr, st.eagain, st.bad, st.bad ? " first_bad=" : "",
+	       st.bad ? st.first_bad : "");
+	return rc || st.bad ? 1 : 0;
+}
+
+/* Copy one file into @out as a section "=== name\n"; -1 if it fails. */
+static int snap_file(FILE *out, const char *dir, const char *name)
+{
+	char p[512], buf[65536];
+	ssize_t n;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	fd = open(p, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	fprintf(out, "=== %s\n", name);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, n, out);
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+/*
+ * kvmdrive snapshot DIR OUT: every file of apicv_trace's debugfs DIR
+ * (status, reasons, vms, events, vm/<key>/{state,events}) into OUT, one
+ * "=== <path>" section each: one process for what would be thousands of
+ * cat(1) under TCG.  Exit 1 if a top-level file cannot be read; a VM
+ * directory that the module removes meanwhile is skipped.
+ */
+static int snapshot_main(const char *dir, const char *outp)
+{
+	static const char *const top[] = { "status", "reasons", "vms", "events" };
+	char sub[512], name[600];
+	struct dirent *de;
+	unsigned int i, vms = 0;
+	FILE *out;
+	DIR *d;
+	int rc = 0;
+
+	out = fopen(outp, "w");
+	if (!out)
+		return 1;
+	for (i = 0; i < ARRAY_SIZE(top); i++)
+		if (snap_file(out, dir, top[i]))
+			rc = 1;
+	snprintf(sub, sizeof(sub), "%s/vm", dir);
+	d = opendir(sub);
+	if (!d) {
+		rc = 1;
+	} else {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(name, sizeof(name), "vm/%s/state", de->d_name);
+			if (snap_file(out, dir, name))
+				continue;
+			snprintf(name, sizeof(name), "vm/%s/events", de->d_name);
+			snap_file(out, dir, name);
+			vms++;
+		}
+		closedir(d);
+	}
+	fprintf(out, "=== end vms=%u\n", vms);
+	if (fclose(out))
+		rc = 1;
+	return rc;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: kvmdrive SCENARIO [options]\n"
 "scenarios: basic, avic0 (= basic --expect-disabled), twovms, seedpatch, guest,\n"
-"           aliases, toobig, flood\n"
+"           aliases, toobig, flood, churn\n"
 "       kvmdrive btf-enum NAME   the running kernel's enum NAME, from BTF\n"
+"       kvmdrive now             CLOCK_BOOTTIME in ns (apicv_trace's clock)\n"
+"       kvmdrive snapshot DIR OUT  every apicv_trace file into OUT\n"
+"       kvmdrive follow FILE block|poll|slow STOP GATE [BYTES [MS]]\n"
 "  --expect-disabled          APICv is off (kvm_amd avic=0): print *-dropped\n"
 "  --kver M.N                 use the reason table of kernel M.N (default: uname)\n"
 "guest options:\n"
@@ -2036,7 +2506,12 @@ static void usage(FILE *f)
 "  --no-reinject              PIT reinject off before the guest runs\n"
 "flood options:\n"
 "  --toggles N                PIT reinject off/on rounds (default 100)\n"
-"  --interval-ms MS           pause after each round (default 0)\n");
+"  --interval-ms MS           pause after each round (default 0)\n"
+"churn options (make stress; see scenario_churn):\n"
+"  --seconds S                create and destroy VMs for S seconds\n"
+"  --vcpus N                  vCPUs per VM cycle 1..N (default 2, at most 8)\n"
+"  --toggles N                BLOCKIRQ / PIT reinject rounds cycle 1..N\n"
+"  --pause-file P             no VM (and /dev/kvm closed) while P exists\n");
 }
 
 int main(int argc, char **argv)
@@ -2054,6 +2529,8 @@ int main(int argc, char **argv)
 		{ "no-reinject", no_argument, NULL, 'n' },
 		{ "toggles", required_argument, NULL, 'g' },
 		{ "interval-ms", required_argument, NULL, 'i' },
+		{ "pause-file", required_argument, NULL, 'P' },
+		{ "vcpus", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2066,6 +2543,21 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 3 && !strcmp(argv[1], "btf-enum"))
 		return btf_enum(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "now")) {
+		long long t = boot_ns();
+
+		printf("%lld.%09lld\n", t / 1000000000LL, t % 1000000000LL);
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "snapshot"))
+		return snapshot_main(argv[2], argv[3]);
+	if (argc >= 2 && !strcmp(argv[1], "follow")) {
+		int r = follow_main(argc, argv);
+
+		if (r == 2)
+			usage(stderr);
+		return r;
+	}
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -2111,6 +2603,12 @@ int main(int argc, char **argv)
 		case 'i':
 			g.interval_ms = atoi(optarg);
 			break;
+		case 'P':
+			g.pause_file = optarg;
+			break;
+		case 'V':
+			g.churn_vcpus = atoi(optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -2134,6 +2632,8 @@ int main(int argc, char **argv)
 		g.timeout = g.seconds > 0 ? g.seconds + 60 : 60;
 	if (g.reboots < 0 || g.seconds < 0 || !g.ticks || g.ticks > 0xffff ||
 	    g.toggles < 0 || g.interval_ms < 0 ||
+	    g.churn_vcpus < 1 || g.churn_vcpus > CHURN_MAX_VCPUS ||
+	    (!strcmp(g.scenario, "churn") && (g.toggles < 1 || g.seconds <= 0)) ||
 	    g.hz < 19 || g.hz > 1193182) {
 		fprintf(stderr, "kvmdrive: bad option value\n");
 		return 2;
@@ -2160,6 +2660,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kvmdrive: note: kvm_amd avic=%s but --expect-disabled not given\n",
 			avic);
 
+	/* churn opens /dev/kvm per VM, so that kvm can be reloaded meanwhile */
+	if (!strcmp(g.scenario, "churn")) {
+		scenario_churn();
+		goto done;
+	}
 	g.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (g.kvm_fd < 0) {
 		fprintf(stderr, "kvmdrive: /dev/kvm: %m\n");
@@ -2184,6 +2689,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+done:
 	printf("DONE scenario=%s result=%s steps=%d failures=%d\n",
 	       g.scenario, g.failures ? "fail" : "ok", g.steps, g.failures);
 	return g.failures ? 1 : 0;

@@ -1119,19 +1119,22 @@ static unsigned long at_hook_nmissed(const struct at_hook *h)
  * unregister_*probe() cannot report failure, but disarming a probe can fail
  * (an ftrace filter update allocates): the probe would then stay in kprobes'
  * table, armed, pointing into this module after it is gone. Disable it
- * first, until that succeeds; unregistering a disabled probe only unlinks.
+ * first, until that stops failing for memory; unregistering a disabled
+ * probe only unlinks it.
  */
 static void at_hook_disable(struct at_hook *h)
 {
 	unsigned int tries;
 	int ret;
 
-	for (tries = 1; (ret = disable_kprobe(&h->rp.kp)); tries++) {
+	for (tries = 1; (ret = disable_kprobe(&h->rp.kp)) == -ENOMEM; tries++) {
 		if (tries % 100 == 1)
 			pr_warn("%s (%s): disabling failed (%d), retrying\n",
 				h->role, h->sym, ret);
 		msleep(20);
 	}
+	if (ret)
+		pr_warn("%s (%s): cannot disable: %d\n", h->role, h->sym, ret);
 }
 
 static void at_hook_disarm(struct at_hook *h)

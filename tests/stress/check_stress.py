@@ -438,19 +438,21 @@ def check_memory(base, snaps):
         return None
     a0 = active(rd(os.path.join(m, "slabinfo.q0")))
     a1 = active(rd(os.path.join(m, "slabinfo.q1")))
-    check(f"memory: {cache} in slabinfo", a0 is not None and a1 is not None)
-    if a0 is not None and a1 is not None:
+    kmemleak = os.path.exists(os.path.join(m, "kmemleak.report"))
+    if kmemleak:
+        # the debug kernel: KASAN's quarantine holds freed objects back, so
+        # the slab count says nothing; kmemleak (below) is the leak check
+        print(f"note: {cache} {a0} -> {a1} around the quiet load (KASAN quarantine); kmemleak decides")
+    elif check(f"memory: {cache} in slabinfo", a0 is not None and a1 is not None):
         check(f"memory: {cache} active objects {a0} before a quiet load, {a1} after its unload "
               f"(VMs made in between; less than {rings // 2} more)", a1 - a0 < rings // 2)
         w0 = active(rd(os.path.join(m, "slabinfo.before")))
         w1 = active(rd(os.path.join(m, "slabinfo.after")))
         FIG["kmalloc_objs_run_delta"] = f"{cache} {w0} -> {w1}"
-    if os.path.exists(os.path.join(m, "kmemleak")):
+    if kmemleak:
         rep = rd(os.path.join(m, "kmemleak.report"))
-        ours = [b for b in rep.split("unreferenced object")
-                if "apicv_trace" in b or re.search(r"\] 0xffffffffc0", b)]
-        check(f"memory: kmemleak reports nothing of apicv_trace ({rep.count('unreferenced object')} reports in all)",
-              not ours, ours[0][:300] if ours else "")
+        n = rep.count("unreferenced object")
+        check(f"memory: kmemleak reports nothing after the run ({n} reports)", n == 0, rep[:300])
 
 
 def check_follow(base):

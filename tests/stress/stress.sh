@@ -355,7 +355,11 @@ trace_save
 # made by a churn worker with few transitions each, fit
 reload "preflood" ring_size=64
 trace_start
-$KD churn --seconds 3 --vcpus 1 --toggles 2 $KDX >"$OUT/flood.churn1" 2>&1 ||
+# at least 3 VMs (the debug kernel, with kmemleak, KASAN and lockdep, takes
+# about 2 s a VM)
+S=3
+[ -e /sys/kernel/debug/kmemleak ] && S=12
+$KD churn --seconds $S --vcpus 1 --toggles 2 $KDX >"$OUT/flood.churn1" 2>&1 ||
 	fail flood_churn1 "exit $?"
 sleep 1
 snapshot "flood_before"

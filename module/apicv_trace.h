@@ -122,6 +122,7 @@ struct at_stats {
 	atomic64_t vms_freed;
 	atomic64_t pool_empty;		/* no spare VM record on the event path */
 	atomic64_t alloc_failed;	/* VM records the worker could not allocate */
+	atomic64_t dirs_failed;		/* vm/<key>/ directories debugfs refused */
 	atomic64_t reqs_full;		/* in-flight call table was full */
 	atomic_long_t mem_bytes;
 };

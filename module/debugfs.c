@@ -615,11 +615,12 @@ static int at_status_show(struct seq_file *m, void *unused)
 	seq_printf(m, "events=%llu untracked=%lld lost=%llu\n",
 		   at_events_total(),
 		   atomic64_read(&at_stats.untracked), lost);
-	seq_printf(m, "vms_live=%llu vms_exited=%llu vms_created=%lld vms_freed=%lld pool_empty=%lld alloc_failed=%lld\n",
+	seq_printf(m, "vms_live=%llu vms_exited=%llu vms_created=%lld vms_freed=%lld pool_empty=%lld alloc_failed=%lld dirs_failed=%lld\n",
 		   live, exited, atomic64_read(&at_stats.vms_created),
 		   atomic64_read(&at_stats.vms_freed),
 		   atomic64_read(&at_stats.pool_empty),
-		   atomic64_read(&at_stats.alloc_failed));
+		   atomic64_read(&at_stats.alloc_failed),
+		   atomic64_read(&at_stats.dirs_failed));
 	seq_printf(m, "follow_capacity=%llu follow_readers=%d\n",
 		   at_ring_capacity(at_stream), atomic_read(&at_followers));
 	seq_printf(m, "memory_bytes=%ld\n", atomic_long_read(&at_stats.mem_bytes));
@@ -803,11 +804,13 @@ static const struct file_operations at_follow_fops = {
 /* ---------------------------------------------------------------- */
 
 /* Worker context, at_vm_mutex held. */
+/* A VM without its directory is still in vms, events and follow: counted. */
 void at_debugfs_add_vm(struct at_vm *vm)
 {
 	vm->dir = debugfs_create_dir(vm->key, at_vm_dir);
-	debugfs_create_file("events", 0444, vm->dir, vm, &at_snap_fops);
-	debugfs_create_file("state", 0444, vm->dir, vm, &at_state_fops);
+	if (IS_ERR(debugfs_create_file("events", 0444, vm->dir, vm, &at_snap_fops)) ||
+	    IS_ERR(debugfs_create_file("state", 0444, vm->dir, vm, &at_state_fops)))
+		atomic64_inc(&at_stats.dirs_failed);
 }
 
 /* Waits for open files' running operations; then @vm may be freed. */
@@ -817,18 +820,37 @@ void at_debugfs_remove_vm(struct at_vm *vm)
 	vm->dir = NULL;
 }
 
+/* The files are the module's only interface: without one, do not load. */
 int at_debugfs_init(void)
 {
+	static const struct {
+		const char *name;
+		const struct file_operations *fops;
+	} files[] = {
+		{ "status", &at_status_fops }, { "reasons", &at_reasons_fops },
+		{ "vms", &at_vms_fops }, { "events", &at_snap_fops },
+		{ "follow", &at_follow_fops },
+	};
+	struct dentry *d;
+	int i;
+
 	at_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	if (IS_ERR(at_root))
 		return PTR_ERR(at_root);
-	debugfs_create_file("status", 0444, at_root, NULL, &at_status_fops);
-	debugfs_create_file("reasons", 0444, at_root, NULL, &at_reasons_fops);
-	debugfs_create_file("vms", 0444, at_root, NULL, &at_vms_fops);
-	debugfs_create_file("events", 0444, at_root, NULL, &at_snap_fops);
-	debugfs_create_file("follow", 0444, at_root, NULL, &at_follow_fops);
-	at_vm_dir = debugfs_create_dir("vm", at_root);
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		d = debugfs_create_file(files[i].name, 0444, at_root, NULL,
+					files[i].fops);
+		if (IS_ERR(d))
+			goto err;
+	}
+	d = at_vm_dir = debugfs_create_dir("vm", at_root);
+	if (IS_ERR(d))
+		goto err;
 	return 0;
+
+err:
+	debugfs_remove_recursive(at_root);
+	return PTR_ERR(d);
 }
 
 void at_debugfs_exit(void)

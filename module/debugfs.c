@@ -803,8 +803,10 @@ static const struct file_operations at_follow_fops = {
 /* Directories                                                      */
 /* ---------------------------------------------------------------- */
 
-/* Worker context, at_vm_mutex held. */
-/* A VM without its directory is still in vms, events and follow: counted. */
+/*
+ * Worker context, at_vm_mutex held. A VM without its directory is still in
+ * vms, events and follow: counted (dirs_failed).
+ */
 void at_debugfs_add_vm(struct at_vm *vm)
 {
 	vm->dir = debugfs_create_dir(vm->key, at_vm_dir);

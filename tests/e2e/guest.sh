@@ -33,6 +33,16 @@ mkdir -p "$OUT"
 KD=$XD
 
 ok() { echo "OK $1" >>"$OUT/checks.txt"; echo "e2e: OK $1"; }
+# vm_key_of FILE: the key of the first VM a running kvmdrive (or filetest)
+# reports created in FILE, waiting up to 10 s for it; empty if none
+vm_key_of() {
+	i=0
+	while ! grep -q '^VM vm=.* created' "$1" && [ $i -lt 100 ]; do
+		usleep 100000 2>/dev/null || sleep 1
+		i=$((i + 1))
+	done
+	sed -n 's/^VM vm=\([^ ]*\) created.*/\1/p' "$1" | head -n 1
+}
 # stop_watchers DIR PID_TXT PID_JSON: SIGINT two `apicv-trace watch`es, their
 # exit codes in DIR/watch.{txt,json}.rc; one that ignores SIGINT is killed
 # after 5 s (exit 137)
@@ -205,12 +215,7 @@ cmdrun nosuchvm.txt show nosuchvm
 # watch, text and JSON, on a guest that reboots twice, then SIGINT
 $P/kvmdrive guest --reboots 2 --seconds 4 --hz 20 >"$CO/kvmdrive.watch" 2>&1 &
 kpid=$!
-i=0
-while ! grep -q '^VM vm=.* created' "$CO/kvmdrive.watch" && [ $i -lt 100 ]; do
-	usleep 100000 2>/dev/null || sleep 1
-	i=$((i + 1))
-done
-wkey=$(sed -n 's/^VM vm=\([^ ]*\) created.*/\1/p' "$CO/kvmdrive.watch" | head -n 1)
+wkey=$(vm_key_of "$CO/kvmdrive.watch")
 echo "$wkey" >"$CO/watch.vm"
 $C watch --vm "${wkey:-none}" >"$CO/watch.txt" 2>"$CO/watch.txt.err" &
 w1=$!

@@ -72,12 +72,7 @@ $C --json watch >"$MC/watch.json" 2>"$MC/watch.json.err" &
 w2=$!
 "$F" vm "$COMM" 2 >"$M/vm.out" 2>&1 &
 vpid=$!
-i=0
-while ! grep -q '^VM vm=.* created' "$M/vm.out" && [ $i -lt 100 ]; do
-	usleep 100000 2>/dev/null || sleep 1
-	i=$((i + 1))
-done
-key=$(sed -n 's/^VM vm=\([^ ]*\) created.*/\1/p' "$M/vm.out")
+key=$(vm_key_of "$M/vm.out")
 echo "$key" >"$M/vm.key"
 i=0
 while ! grep -qF "comm=$COMM " "$D/vms" && [ $i -lt 50 ]; do

@@ -39,7 +39,7 @@
 # CHECK_STEPS="KIND..." runs only those kinds (setup ring reason-fmt cmd
 # kernel buildroot dkms w1-sparse dkms-refuses e2e stress bench-smoke; default all) -- for
 # timing runs only.
-# APICV_E2E_TIMEOUT: seconds per e2e QEMU boot (default here 300).
+# APICV_E2E_TIMEOUT: seconds per e2e QEMU boot (default here 420).
 set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -70,9 +70,11 @@ for k in $kinds; do
 done
 want() { [[ " $kinds " == *" $1 "* ]]; }
 
-# Each QEMU boot of the e2e takes about 60-75 s here (TCG); a guest that hangs
-# is stopped after 300 s, so that 5 lines x 2 boots stay well inside CI's 90 min.
-export APICV_E2E_TIMEOUT=${APICV_E2E_TIMEOUT:-300}
+# Each QEMU boot of the e2e takes 10-140 s here (TCG; 5.10's avic1 the
+# longest); a guest that hangs is stopped after 420 s, its tasks shown 20 s
+# before (qemu-run.sh's watchdog), so that 5 lines x 2 boots stay well inside
+# CI's 90 min.
+export APICV_E2E_TIMEOUT=${APICV_E2E_TIMEOUT:-420}
 logs=$APICV_CACHE/check
 mkdir -p "$logs"
 # One check at a time per cache: the roots, logs and results are shared.
@@ -99,6 +101,8 @@ step() { # step NAME CMD...: run CMD, output in $logs/NAME.log (stdout also in N
 	else
 		failed=$((failed + 1)) state[$name]=FAIL
 		failures+=("$name")
+		# a guest that hung: its watchdog's task list (qemu-run.sh) first
+		sed -n '/^APICV-WATCHDOG: run.sh/,/^\[[a-z-]*\.sh\] /p' "$logs/$name.log" | head -n 200 >&2
 		tail -n 30 "$logs/$name.log" >&2
 		log "FAIL $name (exit $rc, ${secs[$name]}s): $logs/$name.log"
 	fi

@@ -7,7 +7,9 @@
 #   the shared libraries needed by any dynamic ELF file in PAYLOAD_DIR,
 #   PAYLOAD_DIR copied to /payload.
 # /init mounts the pseudo filesystems, runs `sh /payload/run.sh`, prints
-# APICV-RC=<rc> and powers off.  Fetches the kernel first if needed.
+# APICV-RC=<rc> and powers off.  With apicv.watchdog=S on the kernel command
+# line, a job still running after S seconds has every task's state and
+# kernel stack printed (APICV-WATCHDOG), to show where a guest hangs.  Fetches the kernel first if needed.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -90,8 +92,32 @@ mount -t tracefs tracefs /sys/kernel/tracing
 hostname apicv-guest
 echo "APICV-INIT: $(uname -r) up $(cut -d' ' -f1 /proc/uptime)s cmdline: $(cat /proc/cmdline)"
 cd /payload
+# apicv.watchdog=S (qemu-run.sh sets it shortly before its timeout): a job
+# still running after S seconds is shown before the host kills the guest:
+# every task with its state and kernel stack, then the
+# kernel's own list of blocked tasks (sysrq w).
+wd=$(sed -n 's/.*apicv\.watchdog=\([0-9]*\).*/\1/p' /proc/cmdline)
+if [ -n "$wd" ]; then
+	(
+		sleep "$wd"
+		echo "APICV-WATCHDOG: run.sh still running after ${wd}s; tasks:"
+		for d in /proc/[0-9]*; do
+			st=$(cut -d' ' -f3 "$d/stat" 2>/dev/null) || continue
+			cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null | cut -c1-100)
+			# kernel threads only when running or in D state
+			[ -n "$cmd" ] || case $st in R | D) cmd="[$(cat "$d/comm")]" ;; *) continue ;; esac
+			echo "-- pid ${d#/proc/} $st $cmd"
+			sed 's/^/     /' "$d/stack" 2>/dev/null
+		done
+		echo 8 >/proc/sys/kernel/printk
+		echo w >/proc/sysrq-trigger
+		echo "APICV-WATCHDOG: end"
+	) &
+	wdpid=$!
+fi
 sh /payload/run.sh </dev/null
 rc=$?
+[ -n "$wd" ] && kill "$wdpid" 2>/dev/null
 echo
 echo "APICV-RC=$rc"
 sync

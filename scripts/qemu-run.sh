@@ -60,7 +60,10 @@ trap 'rm -f "$initrd" "$ttys1"' EXIT
 # that create 75 VMs; never with thread=single, which is no slower here).
 # mitigations=off: faster under TCG and no "Speculative Return Stack
 # Overflow: WARNING: ..." notice for the EPYC model.
-cmdline="console=ttyS0,115200 panic=-1 mitigations=off $append"
+# apicv.watchdog: the guest's /init shows its tasks 20 s before the timeout
+wdarg=''
+((timeout > 60)) && wdarg="apicv.watchdog=$((timeout - 20))"
+cmdline="console=ttyS0,115200 panic=-1 mitigations=off $wdarg $append"
 log "booting $kver (${cpu%%,*}, smp $smp, ${mem}M, timeout ${timeout}s), log: $logfile"
 start=$(date +%s%N)
 set +e
@@ -84,6 +87,12 @@ rcline=$(tr -d '\r' <"$logfile" | grep -aoE '^APICV-RC=[0-9]+' | tail -n1 || tru
 if [[ -z $rcline ]]; then
 	if [[ $qrc == 124 || $qrc == 137 ]]; then
 		log "FAIL: no APICV-RC line: guest timed out after ${timeout}s"
+		# where it hung: the watchdog's task list (or the last lines)
+		if tr -d '\r' <"$logfile" | grep -aq '^APICV-WATCHDOG:'; then
+			tr -d '\r' <"$logfile" | sed -n '/^APICV-WATCHDOG:/,$p' | grep -av '^ *$' | head -n 150 >&2
+		else
+			tr -d '\r' <"$logfile" | tail -n 40 >&2
+		fi
 	else
 		log "FAIL: no APICV-RC line (qemu exit $qrc): guest crashed or panicked"
 	fi

@@ -18,8 +18,7 @@ mkdir -p "$M/cmd" "$M/nobody"
 mstart=$(date +%s)
 
 # fwd NAME CMD...: run a filetest subcommand, whose OK/FAIL lines are
-# checks; misuse_ran_NAME says it ran to its END line
-up() { cut -d' ' -f1 /proc/uptime; }
+# checks; misuse_ran_NAME says it ran to its END line (up: guest.sh's)
 fwd() {
 	name=$1
 	shift
@@ -273,7 +272,7 @@ check misuse_lockdown_same_class cmp -s "$M/lockdown.before" "$M/lockdown.after"
 fwd lockdown_reads "$F" reads-locked $LFILES
 fwd lockdown_wropen "$F" writeopen-locked $LFILES "$D/follow"
 fwd lockdown_chmod "$F" chmod $LFILES
-check misuse_lockdown_follow sh -c "head -n 1 $D/follow | grep -q '^seq='"
+check misuse_lockdown_follow sh -c "timeout 10 head -n 1 $D/follow | grep -q '^seq='"
 check misuse_lockdown_param sh -c "echo 512 >$PARAMS/ring_size && grep -qx 512 $PARAMS/ring_size"
 check misuse_lockdown_cmd sh -c "$C >$MC/lockdown.list.txt && $C --json list >$MC/lockdown.list.json && $C prom >$MC/lockdown.prom.txt"
 check misuse_lockdown_unload rmmod apicv_trace

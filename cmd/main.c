@@ -337,6 +337,36 @@ static const char *apic_word(const struct ctx *c)
 	return w ? w : "APICV";
 }
 
+/*
+ * status says coverage=partial when a hook could not be armed (a function
+ * this kernel does not have, or a kprobe refused): the views below then
+ * lack what that hook sees. Say so on stderr; the exit status stays.
+ */
+static void warn_coverage(const struct ctx *c)
+{
+	char *text, *p, *end, line[256];
+	size_t len;
+
+	if (read_rel(c, "status", &text, &len, 1))
+		return;
+	for (p = text; p; p = end ? end + 1 : NULL) {
+		end = strchr(p, '\n');
+		if (strncmp(p, "coverage=partial", 16))
+			continue;
+		if (end)
+			*end = '\0';
+		clean_text(p, line, sizeof(line));
+		errmsg("warning: %s: not every KVM function apicv_trace hooks could be\n"
+		       "  hooked on this kernel, so what the missing ones see is not here%s.\n"
+		       "  see: the hook= lines of %s/status, and dmesg | grep apicv_trace",
+		       line, strstr(line, "setter") ?
+		       " (setter: no inhibit changes at all; AVIC shows as unknown)" : "",
+		       c->dir);
+		break;
+	}
+	free(text);
+}
+
 static int need_arg(int argc, char **argv, int *i, const char *opt,
 		    const char **val)
 {
@@ -448,6 +478,8 @@ int main(int argc, char **argv)
 					(uint64_t)bt.tv_nsec;
 	}
 	c.apic_word = apic_word(&c);
+	if (strcmp(cmd, "prom"))	/* prom: apicv_trace_kvm_hooked says it */
+		warn_coverage(&c);
 
 	if (!strcmp(cmd, "list"))
 		r = view_list(&c);

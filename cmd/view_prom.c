@@ -152,15 +152,27 @@ int view_prom(const struct ctx *c)
 		struct file st;
 
 		if (!file_parse(&st, text, len)) {
-			int hooked = -1;
+			int hooked = -1, complete = -1;
 
-			for (i = 0; i < st.n; i++)
-				if (!strcmp(rec_kind(&st.recs[i]), "kvm"))
-					hooked = rec_is(&st.recs[i], "kvm", "hooked");
+			for (i = 0; i < st.n; i++) {
+				const struct rec *r = &st.recs[i];
+
+				if (!strcmp(rec_kind(r), "kvm"))
+					hooked = rec_is(r, "kvm", "hooked");
+				/* (coverage=waiting: kvm_hooked 0 says it) */
+				if (!strcmp(rec_kind(r), "coverage") &&
+				    !rec_is(r, "coverage", "waiting"))
+					complete = rec_is(r, "coverage", "full");
+			}
 			if (hooked >= 0) {
 				family("apicv_trace_kvm_hooked", "gauge",
 				       "1 if the module's hooks into KVM are armed (status kvm=hooked), 0 if it waits for kvm.");
 				printf("apicv_trace_kvm_hooked %d\n", hooked);
+			}
+			if (complete >= 0) {
+				family("apicv_trace_hooks_complete", "gauge",
+				       "1 if every KVM function the module hooks is hooked (status coverage=full), 0 if some could not be (coverage=partial: see status).");
+				printf("apicv_trace_hooks_complete %d\n", complete);
 			}
 			file_free(&st);
 		}

@@ -445,6 +445,53 @@ def test_prom(b, promtool):
            f"prom dedup: {p.stdout.decode()}{p.stderr.decode()}")
 
 
+def test_coverage(b, promtool):
+    """status coverage=partial: list/show/watch warn on stderr, exit 0, the
+    output unchanged; prom says it as apicv_trace_hooks_complete 0."""
+    base = {}
+    for args in ([], ["show", "4242-11"], ["--json", "list"], ["prom"]):
+        base[tuple(args)] = run(b, "--dir", fx("new"), *args)
+    cases = [("coverage=full\n", None, "1"),
+             ("coverage=waiting\n", None, None),
+             ("coverage=partial absent=setter failed=apic_id\n", "setter", "0"),
+             ("coverage=partial absent=apic_map\n", "apic_map", "0"),
+             ("coverage=partial absent=\x1b[31mx\n", "?[31mx", "0")]
+    for line, warn, gauge in cases:
+        with tempfile.TemporaryDirectory() as d:
+            shutil.copytree(fx("new"), d, dirs_exist_ok=True)
+            with open(os.path.join(d, "status"), "a") as f:
+                f.write(line)
+            for args in ([], ["show", "4242-11"], ["--json", "list"]):
+                rc, out, err = run(b, "--dir", d, *args)
+                brc, bout, berr = base[tuple(args)]
+                what = f"coverage {line.strip()!r} {args}"
+                ok(rc == brc == 0 and out.replace(d, fx("new")) == bout,
+                   f"{what}: rc {rc}, output as without it")
+                if warn:
+                    ok("warning: coverage=partial" in err and warn in err and "\x1b" not in err
+                       and ("no inhibit changes" in err) == (warn == "setter")
+                       and "/status" in err, f"{what}: warns: {err!r}")
+                else:
+                    ok(err == berr == "", f"{what}: no warning: {err!r}")
+            rc, out, err = run(b, "--dir", d, "prom")
+            ok(rc == 0 and err == "", f"prom {line.strip()!r}: no warning on stderr: {err!r}")
+            if gauge is None:
+                ok("apicv_trace_hooks_complete" not in out, f"prom {line.strip()!r}: no gauge")
+            else:
+                ok(f"apicv_trace_hooks_complete {gauge}\n" in out, f"prom {line.strip()!r}: gauge {gauge}")
+            if promtool:
+                p = subprocess.run([promtool, "check", "metrics"], input=out.encode(),
+                                   capture_output=True)
+                ok(p.returncode == 0, f"promtool, coverage {line.strip()!r}: {p.stderr.decode()}")
+    # watch warns too (before its stream)
+    with tempfile.TemporaryDirectory() as d:
+        shutil.copytree(fx("new"), d, dirs_exist_ok=True)
+        with open(os.path.join(d, "status"), "a") as f:
+            f.write("coverage=partial absent=setter\n")
+        rc, out, err = run(b, "--dir", d, "watch")
+        ok(rc == 0 and "warning: coverage=partial absent=setter" in err, f"watch warns: rc={rc} {err!r}")
+
+
 def test_watch(b):
     rc, out, _ = run(b, "--dir", fx("new"), "watch")
     lines = out.splitlines()
@@ -525,6 +572,8 @@ def main():
             print(f"  test_json: done")
             test_prom(b, promtool)
             print(f"  test_prom: done")
+            test_coverage(b, promtool)
+            print(f"  test_coverage: done")
     print(f"cli_test: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

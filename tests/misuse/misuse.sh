@@ -86,6 +86,8 @@ crun live.show.txt show "$key"
 crun live.show.json --json show "$key"
 crun live.showname.txt show "$COMM"
 crun live.prom.txt prom
+# full coverage: no warning, a 1 gauge
+check misuse_cmd_full_no_warning sh -c "[ ! -s $MC/live.list.txt.err ] && grep -qx 'apicv_trace_hooks_complete 1' $MC/live.prom.txt"
 wait $vpid
 sleep 1
 crun exited.list.txt
@@ -210,6 +212,10 @@ if insmod "$KO" hook_target=setter=at_no_such_function; then
 	cp "$D/vms" "$M/vms.nosetter"
 	cp "$D/events" "$M/events.nosetter"
 	check misuse_hook_setter_vms sh -c "grep -q 'status=exited' $D/vms && grep -q 'event=vm_create' $D/events && grep -q 'event=vm_destroy' $D/events"
+	# the command says so: a warning on stderr, exit 0; prom: a 0 gauge
+	crun nosetter.list.txt
+	crun nosetter.prom.txt prom
+	check misuse_hook_setter_cmd_warns sh -c "grep -q 'warning: coverage=partial absent=setter' $MC/nosetter.list.txt.err && grep -qx 'apicv_trace_hooks_complete 0' $MC/nosetter.prom.txt"
 	rmmod apicv_trace
 else
 	fail misuse_hook_setter_loads "insmod hook_target=setter=at_no_such_function"

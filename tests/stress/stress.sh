@@ -84,11 +84,24 @@ event() { # event WHAT [k=v...]: the timeline, in apicv_trace's clock
 nap() { usleep "$1" 2>/dev/null || sleep 1; }	# microseconds
 
 # ---- memory ----------------------------------------------------------------
+# /proc/vmallocinfo is read a page at a time, the area list unlocked in
+# between: an area freed meanwhile (a process's vmalloc'ed stack, say) makes
+# the next page start further on and skip areas. vmalloc_lines PATTERN:
+# its lines that match, read until two reads in a row agree (at most 10).
+vmalloc_lines() {
+	prev=x
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		cur=$(grep -E "$1" /proc/vmallocinfo)
+		[ "$cur" = "$prev" ] && break
+		prev=$cur
+	done
+	[ -z "$cur" ] || printf '%s\n' "$cur"
+}
 # apicv_trace's vmalloc areas (rings): named while it is loaded
-vm_areas() { grep -c '\[apicv_trace\]' /proc/vmallocinfo; }
+vm_areas() { vmalloc_lines '\[apicv_trace\]' | wc -l; }
 # areas whose caller has no name: what a leaked area of an unloaded module
 # looks like
-vm_unnamed() { awk '$3 ~ /^0x/' /proc/vmallocinfo | wc -l; }
+vm_unnamed() { vmalloc_lines '^[^ ]+ +[0-9]+ +0x' | wc -l; }
 status_val() { tr ' ' '\n' <"$D/status" | sed -n "s/^$1=//p" | head -n1; }
 
 # ---- the module and its loads ---------------------------------------------
@@ -111,7 +124,7 @@ snapshot() { # snapshot TAG: every file of the current load
 	event snap "load=$LOAD" "file=${f##*/}"
 	$KD snapshot "$D" "$f" || fail "snapshot_$SNAPS" "kvmdrive snapshot $D"
 	# the rings as vmallocinfo shows them, for check_stress.py's accounting
-	grep '\[apicv_trace\]' /proc/vmallocinfo >"$f.vmalloc"
+	vmalloc_lines '\[apicv_trace\]' >"$f.vmalloc"
 	event snapped "load=$LOAD" "file=${f##*/}"
 }
 followers_closed() { # up to 10 s for every follow reader to close the file
@@ -133,14 +146,33 @@ rmmod_retry() {
 		nap 50000
 	done
 }
+# The readers hold off while rmmod runs. The kernel has a window there:
+# try_stop_module() drops the module's last reference before it marks the
+# module GOING, and an open of one of its debugfs files in between makes
+# debugfs WARN ("debugfs file owner did not clean up at exit"; 6.1.192
+# kernel/module/main.c, fs/debugfs/file.c), for any module with debugfs
+# files. readers_held: up to 10 s for every reader to stop between files
+# (or to have ended).
+readers_held() {
+	i=0
+	while [ "$(ls "$RUN" | grep -c '^held\.')" -lt "$READERS" ] && [ ! -e "$RUN/stop" ]; do
+		i=$((i + 1))
+		[ $i -ge 500 ] && return 1
+		nap 20000
+	done
+}
 unload_at() { # snapshot, unload, and check that nothing of it is left
 	touch "$RUN/gate"
 	followers_closed || fail "followers_close_$LOAD" "follow_readers=$(status_val follow_readers) after 10 s"
 	snapshot "$1"
+	touch "$RUN/rmmod"
+	readers_held || fail "readers_held_$LOAD" "$(ls "$RUN" | grep -c '^held\.') of $READERS readers held after 10 s"
 	if ! rmmod_retry apicv_trace; then
+		rm -f "$RUN/rmmod"
 		fail "rmmod_$LOAD" "rmmod apicv_trace failed 300 times"
 		return 1
 	fi
+	rm -f "$RUN/rmmod"
 	event unload "load=$LOAD"
 	UNLOADS=$((UNLOADS + 1))
 	n=$(vm_areas) u=$(vm_unnamed)
@@ -254,13 +286,24 @@ kvm_reload() {
 }
 
 # ---- readers ------------------------------------------------------------------
+# reader_hold N: while rmmod runs ($RUN/rmmod, unload_at), wait here, with
+# no file open, saying so in $RUN/held.N
+reader_hold() {
+	[ -e "$RUN/rmmod" ] || return 0
+	touch "$RUN/held.$1"
+	while [ -e "$RUN/rmmod" ]; do nap 20000; done
+	rm -f "$RUN/held.$1"
+}
 reader() { # reader N: every file, whole and in small pieces, until stop
 	n=0
 	while [ ! -e "$RUN/stop" ]; do
 		for f in "$D"/status "$D"/reasons "$D"/vms "$D"/events "$D"/vm/*/state "$D"/vm/*/events; do
+			reader_hold "$1"
 			cat "$f" >/dev/null 2>&1
 		done
+		reader_hold "$1"
 		dd if="$D/events" of=/dev/null bs=7 count=50 2>/dev/null
+		reader_hold "$1"
 		dd if="$D/vms" of=/dev/null bs=3 count=50 2>/dev/null
 		n=$((n + 1))
 	done
@@ -299,7 +342,7 @@ echo 65536 >"$T/buffer_size_kb"	# per CPU: the longest segment fits
 load_at || exit 1
 M0=$(status_val memory_bytes) V0=$(vm_areas)
 cp "$D/status" "$OUT/mem/status.load"
-grep '\[apicv_trace\]' /proc/vmallocinfo >"$OUT/mem/vmalloc.load"
+vmalloc_lines '\[apicv_trace\]' >"$OUT/mem/vmalloc.load"
 echo "memory_bytes=$M0 areas=$V0" >"$OUT/mem/load"
 trace_start
 

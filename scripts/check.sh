@@ -71,7 +71,7 @@ done
 want() { [[ " $kinds " == *" $1 "* ]]; }
 
 # Each QEMU boot of the e2e takes 10-140 s here (TCG; 5.10's avic1 the
-# longest); a guest that hangs is stopped after 420 s, its tasks shown 20 s
+# longest); a guest that hangs is stopped after 420 s, its tasks shown 21 s
 # before (qemu-run.sh's watchdog), so that 5 lines x 2 boots stay well inside
 # CI's 90 min.
 export APICV_E2E_TIMEOUT=${APICV_E2E_TIMEOUT:-420}

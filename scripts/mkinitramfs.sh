@@ -9,7 +9,8 @@
 # /init mounts the pseudo filesystems, runs `sh /payload/run.sh`, prints
 # APICV-RC=<rc> and powers off.  With apicv.watchdog=S on the kernel command
 # line, a job still running after S seconds has every task's state and
-# kernel stack printed (APICV-WATCHDOG), to show where a guest hangs.  Fetches the kernel first if needed.
+# kernel stack printed (APICV-WATCHDOG), to show where a guest hangs.
+# Fetches the kernel first if needed.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -94,8 +95,8 @@ echo "APICV-INIT: $(uname -r) up $(cut -d' ' -f1 /proc/uptime)s cmdline: $(cat /
 cd /payload
 # apicv.watchdog=S (qemu-run.sh sets it shortly before its timeout): a job
 # still running after S seconds is shown before the host kills the guest:
-# every task with its state and kernel stack, then the
-# kernel's own list of blocked tasks (sysrq w).
+# every task with its state and kernel stack, then the kernel's own list of
+# blocked tasks (sysrq w).
 wd=$(sed -n 's/.*apicv\.watchdog=\([0-9]*\).*/\1/p' /proc/cmdline)
 if [ -n "$wd" ]; then
 	(

@@ -59,9 +59,7 @@ step() { # step NAME CMD...
 		log "ok   $name ($((SECONDS - t0))s)"
 	else
 		failed=$((failed + 1)) failures+=("$name")
-		# a guest that hung: its watchdog's task list (qemu-run.sh) first
-		sed -n '/^APICV-WATCHDOG: run.sh/,/^\[[a-z-]*\.sh\] /p' "$logs/$name.log" | head -n 200 >&2
-		tail -n 30 "$logs/$name.log" >&2
+		step_failure_log "$logs/$name.log"
 		log "FAIL $name (exit $rc, $((SECONDS - t0))s): $logs/$name.log"
 	fi
 	return $rc

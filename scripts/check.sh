@@ -101,9 +101,7 @@ step() { # step NAME CMD...: run CMD, output in $logs/NAME.log (stdout also in N
 	else
 		failed=$((failed + 1)) state[$name]=FAIL
 		failures+=("$name")
-		# a guest that hung: its watchdog's task list (qemu-run.sh) first
-		sed -n '/^APICV-WATCHDOG: run.sh/,/^\[[a-z-]*\.sh\] /p' "$logs/$name.log" | head -n 200 >&2
-		tail -n 30 "$logs/$name.log" >&2
+		step_failure_log "$logs/$name.log"
 		log "FAIL $name (exit $rc, ${secs[$name]}s): $logs/$name.log"
 	fi
 	return $rc

@@ -157,3 +157,10 @@ ko_unpack() {
 	*) cp "$1" "$2" ;;
 	esac
 }
+
+# step_failure_log LOG: what a failed check step shows of its log (stderr):
+# a hung guest's watchdog dump (qemu-run.sh) first, then the last 30 lines
+step_failure_log() {
+	sed -n '/^APICV-WATCHDOG: run.sh/,/^\[[a-z-]*\.sh\] /p' "$1" | head -n 200 >&2
+	tail -n 30 "$1" >&2
+}

@@ -1,7 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * apicv-trace: internal interfaces. Data flows one way:
- *   hooks.c (kprobes) -> vm.c (per-VM state, aggregates, rings) -> debugfs.c
+ * apicv-trace: internal interfaces. The files form a ladder; a file calls
+ * only files below it, never one above, so no call goes round in a circle:
+ *
+ *   main.c     parameters, init and exit            calls everything below
+ *   worker.c   process context: spares, names,      debugfs.c, vm.c
+ *              vm/<key>/ dirs, trimming, freeing
+ *   debugfs.c  the files and their lines            probes.c, hooks.c, vm.c
+ *   probes.c   resolve, arm, disarm, hook_target,   hooks.c, vm.c
+ *              the module notifier, coverage
+ *   hooks.c    the handlers, the hook table and     vm.c
+ *              the table of calls in flight
+ *   vm.c       per-VM state: registry, aggregates,  compat only
+ *              rings, the kvm load generation, the
+ *              worker's wake-up
+ *   compat.c   the kernel version seam (compat.h)   nothing
+ *
+ * compat, the bottom rung, may be called from any file; ring.h, record.h
+ * and format.h are headers of inline code and definitions only.
+ *
+ * Records flow the same way as the calls: hooks.c -> vm.c (one call per
+ * record), and the readers (debugfs.c) read what vm.c keeps. The worker
+ * never runs in probe context: vm.c wakes it (at_vm_kick()). Shared
+ * variables follow the ladder too: each lives in the lowest file that
+ * uses it (the parameters' values in vm.c, main.c only sets them).
+ *
+ * Below, the interfaces grouped per file, from the bottom of the ladder up.
  */
 #ifndef APICV_TRACE_H
 #define APICV_TRACE_H
@@ -13,13 +37,19 @@
 #include <linux/wait.h>
 #include <linux/mutex.h>
 #include <linux/llist.h>
-#include <linux/seq_file.h>
+#include <linux/kprobes.h>
+#include <linux/kthread.h>
 
 #include "ring.h"
 #include "record.h"
 #include "compat.h"
 
+/* ---------------------------------------------------------------- */
+/* vm.c: per-VM state                                               */
+/* ---------------------------------------------------------------- */
+
 #define AT_KEY_LEN 32
+#define AT_SPARES 32	/* VM creations absorbed before the worker refills */
 
 /*
  * Flapping: each reason counts its changes in AT_FLAP_SLOTS time slots of
@@ -31,6 +61,13 @@
 #define AT_FLAP_SLOTS	12
 #define AT_FLAP_MIN	6
 
+/* KVM's name for a VM (at_vm.raw_key), published once. */
+enum at_key_state {
+	AT_KEY_NONE,		/* not known yet */
+	AT_KEY_WRITING,		/* one CPU is copying it */
+	AT_KEY_VALID,		/* raw_key is set for good */
+};
+
 /* Everything the module knows about one VM. Freed only by the worker. */
 struct at_vm {
 	struct hlist_node hnode;	/* at_vm_hash, live VMs, by kvm */
@@ -41,7 +78,7 @@ struct at_vm {
 	unsigned int id;		/* module serial, 1.. */
 
 	/* "<pid>-<fd>" from KVM's debugfs name, published by key_state */
-	atomic_t key_state;		/* 0 none, 1 writing, 2 valid */
+	atomic_t key_state;		/* enum at_key_state */
 	char raw_key[AT_KEY_LEN];
 	char key[AT_KEY_LEN];		/* unique display name (worker) */
 	bool has_dir;
@@ -87,33 +124,6 @@ struct at_vm {
 	list_for_each_entry_rcu(vm, &at_vm_list, node, \
 				lockdep_is_held(&at_vm_mutex))
 
-/* vm.c: registry and event emission (probe context) */
-struct at_vm *at_vm_lookup(const struct kvm *kvm);
-struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm, unsigned long mask);
-struct at_vm *at_vm_create(const struct kvm *kvm);
-void at_vm_retire(struct at_vm *vm, const struct kvm *kvm);
-void at_vm_note_key(struct at_vm *vm, const struct kvm *kvm);
-void at_emit(struct at_vm *vm, struct at_rec *rec);
-void at_account(struct at_vm *vm, const struct at_rec *rec);
-unsigned int at_flap_changes(const struct at_reason_stat *rs, u64 now,
-			     unsigned int slots);
-bool at_vm_mismatch(const struct at_vm *vm, struct at_mismatch *out);
-void at_rec_init(struct at_rec *rec, unsigned char event);
-u64 at_now(void);
-
-/* vm.c: process context */
-int at_vm_init(unsigned int stream_order);
-void at_vm_stop(void);
-void at_vm_exit(void);
-void at_vm_kick(void);
-void at_vm_clear(bool exited, bool events);
-extern struct list_head at_vm_list;
-extern struct mutex at_vm_mutex;	/* readers vs. freeing */
-extern struct at_ring *at_stream;	/* all VMs, for "follow" */
-extern wait_queue_head_t at_follow_wq;
-extern atomic_t at_followers;
-extern bool at_shutting_down;
-
 /* global counters */
 struct at_stats {
 	atomic64_t untracked;		/* events for VMs we could not track */
@@ -126,27 +136,149 @@ struct at_stats {
 	atomic64_t reqs_full;		/* in-flight call table was full */
 	atomic_long_t mem_bytes;
 };
-extern struct at_stats at_stats;
+
+/* Is @bit (maybe AT_NO_BIT) set in @mask? */
+static __always_inline bool at_bit_in(unsigned long mask, unsigned int bit)
+{
+	return bit < BITS_PER_LONG && (mask & BIT(bit));
+}
+
+/* Nanoseconds from @since to @end; 0 if a probe moved @since past @end. */
+static inline u64 at_ns_between(u64 since, u64 end)
+{
+	return end > since ? end - since : 0;
+}
+
+/* probe context: find, register and retire VMs */
+u64 at_now(void);
+unsigned int at_kvm_gen(void);
+struct at_vm *at_vm_lookup(const struct kvm *kvm);
+struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm, unsigned long mask);
+struct at_vm *at_vm_create(const struct kvm *kvm);
+void at_vm_retire(struct at_vm *vm, const struct kvm *kvm);
+void at_vm_note_key(struct at_vm *vm, const struct kvm *kvm);
+void at_vm_note_vcpus(struct at_vm *vm, const struct kvm *kvm);
+void at_vm_kick(void);
+
+/* probe context: a record reaches the VM in one call */
+void at_rec_init(struct at_rec *rec, unsigned char event);
+void at_vm_record(struct at_vm *vm, struct at_rec *rec);
+void at_vm_record_request(struct at_vm *vm, struct at_rec *rec, bool always);
+
+/* readers: per-VM facts and aggregates */
+void at_vm_key(const struct at_vm *vm, char *out);
+void at_vm_key_by_id(unsigned int id, char *out);
+void at_vm_kvm_key(const struct at_vm *vm, char *out, size_t len);
+bool at_vm_key_known(const struct at_vm *vm);
+u64 at_vm_lost(const struct at_vm *vm);
+u64 at_vm_reason_ns(const struct at_vm *vm, unsigned int bit, u64 end);
+unsigned int at_flap_changes(const struct at_reason_stat *rs, u64 now,
+			     unsigned int slots);
+bool at_vm_flapping(const struct at_vm *vm, u64 now);
+bool at_vm_mismatch(const struct at_vm *vm, struct at_mismatch *out);
 u64 at_events_total(void);	/* records written, all VMs */
 
-/* hooks.c */
-int at_hooks_init(void);
-void at_hooks_exit(void);
-void at_hooks_show(struct seq_file *m);
-unsigned int at_kvm_gen(void);
-unsigned long at_hooks_armed(void);
-bool at_hooks_see_inhibits(void);
+/* process context: the pieces the worker (worker.c) and main.c use */
+struct at_ring *at_ring_alloc(unsigned int order);
+size_t at_ring_alloc_bytes(unsigned int order);
+struct at_vm *at_spare_get(unsigned int i);
+bool at_spare_swap(unsigned int i, struct at_vm *old, struct at_vm *new);
+struct llist_node *at_spares_returned(void);
+void at_vm_unlist(struct at_vm *vm);
+void at_vm_clear_events(void);
+void at_kvm_gen_next(void);
+void at_vm_wake_init(struct kthread_worker *worker, struct kthread_work *work);
+int at_vm_init(unsigned int stream_order);
+void at_vm_stop(void);
+void at_vm_exit(void);
 
-/* debugfs.c */
+/* the parameters ring_size (as an order), max_vms, max_exited, log_noop */
+extern unsigned int at_ring_order;
+extern unsigned int at_max_vms;
+extern unsigned int at_max_exited;
+extern bool at_log_noop;
+
+extern struct list_head at_vm_list;
+extern struct mutex at_vm_mutex;	/* readers vs. freeing */
+extern struct at_ring *at_stream;	/* all VMs, for "follow" */
+extern wait_queue_head_t at_follow_wq;
+extern atomic_t at_followers;
+extern bool at_shutting_down;
+extern struct at_stats at_stats;
+
+/* ---------------------------------------------------------------- */
+/* hooks.c: the handlers and the hook table                         */
+/* ---------------------------------------------------------------- */
+
+/*
+ * The hooks, in the order probes.c arms them (unwound in reverse). VM
+ * creation is armed last and unwound first: a VM whose creation was
+ * recorded always has its destruction hooked too (a VM created while the
+ * others arm is adopted at its first event instead). The request wrapper
+ * is armed before the setter, so a setter call nested in a request finds
+ * the request's site.
+ */
+enum at_hook_id {
+	AT_H_DESTROY_VM, AT_H_VM_DEBUGFS, AT_H_INIT_REASONS, AT_H_VCPU,
+	AT_H_REQUEST, AT_H_IRQ_WINDOW, AT_H_SETTER, AT_H_XAPIC_ID,
+	AT_H_APIC_MAP, AT_H_SET_LAPIC, AT_H_APIC_BASE, AT_H_INIT_VM,
+	AT_NR_HOOKS
+};
+
+/* What a hook is: its function and handlers (probes.c arms it). */
+struct at_hook {
+	const char *role;		/* what the hook is for (status) */
+	const char *base;		/* symbol, or NULL: not on this kernel */
+	bool ret;			/* kretprobe (else kprobe) */
+	bool part;			/* prefer a .part.N clone of base */
+	size_t data_size;		/* kretprobe per-instance data */
+	kprobe_pre_handler_t pre;
+	kretprobe_handler_t entry, exit;
+};
+
+extern const struct at_hook at_hooks[AT_NR_HOOKS];
+void at_hooks_attach(at_running_vcpu_fn running_vcpu);
+void at_hooks_detach(void);
+bool at_hooks_vcpu_known(void);
+
+/* ---------------------------------------------------------------- */
+/* probes.c: arming the hooks                                       */
+/* ---------------------------------------------------------------- */
+
+/* One hook as status shows it; under at_probes_lock(). */
+struct at_probe_info {
+	const char *role, *symbol, *kind, *state;
+	const char *clones;		/* "" when none */
+	unsigned long nmissed;
+	int err;			/* valid when failed */
+	bool absent, failed;
+};
+
+int at_probes_init(void);
+void at_probes_exit(void);
+void at_probes_lock(void);
+void at_probes_unlock(void);
+void at_probe_info(unsigned int i, struct at_probe_info *out);
+const char *at_probes_coverage(void);
+unsigned long at_probes_armed(void);
+bool at_probes_see_inhibits(void);
+
+/* ---------------------------------------------------------------- */
+/* debugfs.c: the files                                             */
+/* ---------------------------------------------------------------- */
+
 int at_debugfs_init(void);
 void at_debugfs_exit(void);
 void at_debugfs_add_vm(struct at_vm *vm);
 void at_debugfs_remove_vm(struct at_vm *vm);
 
-/* main.c: parameters */
-extern unsigned int at_ring_order;
-extern unsigned int at_max_vms;
-extern unsigned int at_max_exited;
-extern bool at_log_noop;
+/* ---------------------------------------------------------------- */
+/* worker.c: process context                                        */
+/* ---------------------------------------------------------------- */
+
+int at_worker_init(void);
+void at_worker_stop(void);
+void at_worker_exit(void);
+void at_worker_clear_exited(void);
 
 #endif /* APICV_TRACE_H */

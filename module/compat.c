@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Reason names and the per-reason facts that depend on the kernel version;
- * the rest of the seam is in compat.h.
+ * Reason names and the per-reason facts that depend on the kernel version,
+ * and the IBT fix-up of a resolved function's address; the rest of the
+ * seam is in compat.h.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -58,7 +59,7 @@ static const char *const at_table[AT_MAX_BITS] = {
 /*
  * 7.3 moved enum kvm_apicv_inhibit to arch/x86/kvm/x86.h (x86.h:535 in
  * 7.3.4), which Debian's linux-headers do not ship. Its order is 7.2's;
- * the running kernel's eval maps check it at every arm (status), and the
+ * the running kvm's tracepoint format checks it at every arm (status), and the
  * e2e suite checks it against the tracepoint's own output.
  */
 #define AT_TABLE_FROM "versioned table (7.3; enum in private arch/x86/kvm/x86.h)"
@@ -80,8 +81,10 @@ static const char *const at_table_from = AT_TABLE_FROM;
  * running kernel uses. Sticky: nothing clears the reason once set.
  * Vendor filters: the reasons kvm-amd/kvm-intel honour in this kernel's
  * source (5.10 svm/vmx_check_apicv_inhibit_reasons; 6.1
- * avic/vmx_check_apicv_inhibit_reasons; 6.12+ AVIC/VMX_REQUIRED_APICV_
- * INHIBITS). AVIC honours every reason it knows in all five lines.
+ * avic/vmx_check_apicv_inhibit_reasons; 6.12+, upstream from 6.3,
+ * AVIC/VMX_REQUIRED_APICV_INHIBITS). AVIC honours every reason it knows in
+ * all five lines (docs/kernels.md, "Who sets each reason", "Enabling
+ * AVIC" and "The sticky APIC_ID_MODIFIED fix").
  */
 #ifdef AT_KVM_5_10
 static const char *const at_sticky_names[] = { "DISABLE", "HYPERV" };
@@ -124,6 +127,17 @@ void at_compat_canary(void)
 #endif
 	BUILD_BUG_ON(sizeof(((struct kvm_arch *)0)->apicv_inhibit_reasons) !=
 		     sizeof(unsigned long));
+}
+
+void *at_call_address(void *addr)
+{
+	static const u8 endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	u8 insn[4];
+
+	if (!copy_from_kernel_nofault(insn, (u8 *)addr - 4, 4) &&
+	    !memcmp(insn, endbr64, 4))
+		addr = (u8 *)addr - 4;
+	return addr;
 }
 
 int at_reason_bit(const char *name)
@@ -196,7 +210,8 @@ void at_reasons_init(void)
 
 /*
  * The running kernel's names, from the print format of KVM's own
- * kvm_apicv_inhibit_changed tracepoint (6.12+). Its __print_flags() lists
+ * kvm_apicv_inhibit_changed tracepoint (6.12+; docs/kernels.md,
+ * "Tracepoints"). Its __print_flags() lists
  * every reason, generated from APICV_INHIBIT_REASONS, as
  *	{ ((((1UL))) << (APICV_INHIBIT_REASON_<NAME>)), "<NAME>" }
  * (or with the value in place of the enum name where the tracing core
@@ -212,7 +227,7 @@ void at_reasons_init(void)
 #define AT_TP_NAME	"kvm_apicv_inhibit_changed"
 #define AT_FMT_MAX	4096
 
-static char at_fmt[AT_FMT_MAX];		/* under at_hooks_mutex (hooks.c) */
+static char at_fmt[AT_FMT_MAX];		/* under at_probes_mutex (probes.c) */
 
 static int at_fmt_notify(struct notifier_block *nb, unsigned long action,
 			 void *data)

@@ -2,10 +2,12 @@
 /*
  * The one seam between apicv-trace and KVM internals that change between
  * kernel releases. Everything that depends on the kernel version lives here:
- * which functions carry the inhibit logic and how their arguments are laid
- * out, the reason bit names, and the fields read from struct kvm.
+ * which functions carry the inhibit logic and how their arguments are read
+ * (through regs_get_kernel_argument()), the reason bit names, the fields
+ * read from struct kvm, and the IBT (ENDBR64) fix-up of a function address
+ * resolved for an indirect call (compat.c).
  *
- * Lines covered (see shared notes kvm-versions.md):
+ * Lines covered (docs/kernels.md, "Per-kernel table" and "Setters"):
  *   5.10  kvm_request_apicv_update(kvm, activate, bit), no lock;
  *         kvm_apicv_init() sets DISABLE at VM creation
  *   6.1   __kvm_set_or_clear_apicv_inhibit(kvm, reason, set), write lock
@@ -52,22 +54,23 @@
 #define AT_NAME_LEN 24
 
 /*
- * Where the names come from, best first (compat.c):
+ * Where the names come from, best first (compat.c; docs/kernels.md,
+ * "Reasons: names and numbers"):
  *   5.10  the APICV_INHIBIT_REASON_* #defines in asm/kvm_host.h
  *   6.1   enum kvm_apicv_inhibit in asm/kvm_host.h
  *   6.12, 7.2  APICV_INHIBIT_REASONS in asm/kvm_host.h
  *   7.3   a versioned table: the enum moved to the private
  *         arch/x86/kvm/x86.h, which Debian's headers do not ship
- * and, at run time on every kernel whose kvm.ko has them (6.12+), the
- * trace eval maps of KVM's own tracepoint (TRACE_DEFINE_ENUM), which both
- * check a versioned table and name the bits on a kernel newer than any
- * table. Bits nobody names print as reason=unknown.
+ * and, at run time on every kernel whose kvm.ko has them (6.11+), the
+ * names in the print format of KVM's own kvm_apicv_inhibit_changed
+ * tracepoint (docs/kernels.md, "Tracepoints"), which both check a
+ * versioned table and name the bits on a kernel newer than any table. Bits nobody names print as reason=unknown.
  */
 struct at_reasons {
 	const char *from;			/* for status */
 	const char *name[AT_MAX_BITS];		/* in use; NULL: unknown */
 	char kernel[AT_MAX_BITS][AT_NAME_LEN];	/* from the running kvm */
-	bool kernel_read;			/* eval maps were found */
+	bool kernel_read;			/* the tracepoint format had names */
 	bool kernel_differs;			/* ...and contradict the table */
 	unsigned long sticky;			/* never cleared once set */
 	unsigned long svm_honoured, vmx_honoured; /* vendor filters */
@@ -92,8 +95,13 @@ static __always_inline const char *at_reason_name(unsigned int bit)
 void at_compat_canary(void);
 
 /* ------------------------------------------------------------------ */
-/* Hooked functions and their arguments.                              */
+/* Hooked functions.                                                  */
 /* ------------------------------------------------------------------ */
+
+/*
+ * Why each is hooked: docs/kernels.md, "Setters" and "Who sets each
+ * reason"; which symbols Debian's builds have: "Symbols in Debian's builds".
+ */
 
 #ifdef AT_KVM_5_10
 /* void kvm_request_apicv_update(struct kvm *kvm, bool activate, ulong bit) */
@@ -141,29 +149,6 @@ void at_compat_canary(void);
 #define AT_SYM_IRQ_WINDOW	NULL
 #endif
 
-/* The setter's and the request wrapper's arguments, at function entry. */
-static __always_inline void at_setter_args(struct pt_regs *regs,
-					   struct kvm **kvm,
-					   unsigned int *bit, bool *set)
-{
-	*kvm = (struct kvm *)regs->di;
-#ifdef AT_KVM_5_10
-	*set = !(regs->si & 1);		/* bool activate */
-	*bit = (unsigned int)regs->dx;	/* ulong bit */
-#else
-	*bit = (unsigned int)regs->si;	/* enum kvm_apicv_inhibit reason */
-	*set = regs->dx & 1;		/* bool set */
-#endif
-}
-#define at_request_args at_setter_args
-
-static __always_inline void at_irq_window_args(struct pt_regs *regs,
-					       struct kvm **kvm, bool *inc)
-{
-	*kvm = (struct kvm *)regs->di;
-	*inc = regs->si & 1;		/* bool inc */
-}
-
 /* int kvm_arch_init_vm(struct kvm *, unsigned long type) */
 #define AT_SYM_INIT_VM		"kvm_arch_init_vm"
 /* void kvm_arch_destroy_vm(struct kvm *) */
@@ -202,6 +187,79 @@ static __always_inline void at_irq_window_args(struct pt_regs *regs,
 #define AT_SYM_APIC_BASE	"kvm_apic_set_base"
 #endif
 
+/*
+ * struct kvm_vcpu *kvm_get_running_vcpu(void), resolved, never linked: 7.x
+ * exports it to kvm-amd and kvm-intel only (docs/kernels.md, "Finding the
+ * VM and vCPU").
+ */
+#define AT_SYM_RUNNING_VCPU	"kvm_get_running_vcpu"
+typedef struct kvm_vcpu *(*at_running_vcpu_fn)(void);
+
+/*
+ * The address an indirect call to the function at @addr must use: on IBT
+ * kernels kprobes reports the address past the function's ENDBR64, and an
+ * indirect call must land on the ENDBR (compat.c).
+ */
+void *at_call_address(void *addr);
+
+/* ------------------------------------------------------------------ */
+/* Their arguments, read at function entry.                          */
+/* ------------------------------------------------------------------ */
+
+/* Argument @n (0-based) of the probed function, by the calling convention. */
+static __always_inline unsigned long at_arg(struct pt_regs *regs,
+					    unsigned int n)
+{
+	return regs_get_kernel_argument(regs, n);
+}
+
+/* The return address at function entry: who called the hooked function. */
+static __always_inline unsigned long at_caller(struct pt_regs *regs)
+{
+	return regs_get_kernel_stack_nth(regs, 0);
+}
+
+/*
+ * The first argument of the functions that take the VM, the vCPU or the
+ * local APIC (kvm_lapic_xapic_id_updated(struct kvm_lapic *): private to
+ * KVM, so an opaque pointer) first.
+ */
+#define at_kvm_arg(regs)	((struct kvm *)at_arg(regs, 0))
+#define at_vcpu_arg(regs)	((struct kvm_vcpu *)at_arg(regs, 0))
+#define at_apic_arg(regs)	((const void *)at_arg(regs, 0))
+
+/* The setter's and the request wrapper's arguments. */
+static __always_inline void at_setter_args(struct pt_regs *regs,
+					   struct kvm **kvm,
+					   unsigned int *bit, bool *set)
+{
+	*kvm = at_kvm_arg(regs);
+#ifdef AT_KVM_5_10
+	*set = !(at_arg(regs, 1) & 1);		/* bool activate */
+	*bit = (unsigned int)at_arg(regs, 2);	/* ulong bit */
+#else
+	*bit = (unsigned int)at_arg(regs, 1);	/* enum kvm_apicv_inhibit reason */
+	*set = at_arg(regs, 2) & 1;		/* bool set */
+#endif
+}
+#define at_request_args at_setter_args
+
+static __always_inline void at_irq_window_args(struct pt_regs *regs,
+					       struct kvm **kvm, bool *inc)
+{
+	*kvm = at_kvm_arg(regs);
+	*inc = at_arg(regs, 1) & 1;		/* bool inc */
+}
+
+/* kvm_apic_set_state(struct kvm_vcpu *, struct kvm_lapic_state *s) */
+static __always_inline void at_set_lapic_args(struct pt_regs *regs,
+					      struct kvm_vcpu **vcpu,
+					      const void **state)
+{
+	*vcpu = at_vcpu_arg(regs);
+	*state = (const void *)at_arg(regs, 1);
+}
+
 /* The APIC base write's arguments; false if they cannot be read. */
 static __always_inline bool at_apic_base_args(struct pt_regs *regs,
 					      struct kvm_vcpu **vcpu,
@@ -210,20 +268,18 @@ static __always_inline bool at_apic_base_args(struct pt_regs *regs,
 #ifdef AT_APIC_BASE_MSR_DATA
 	struct msr_data md;
 
-	if (copy_from_kernel_nofault(&md, (const void *)regs->si, sizeof(md)))
+	if (copy_from_kernel_nofault(&md, (const void *)at_arg(regs, 1),
+				     sizeof(md)))
 		return false;
 	*value = md.data;
 	*host = md.host_initiated;
 #else
-	*value = regs->si;		/* u64 value */
-	*host = regs->dx & 1;		/* bool host_initiated */
+	*value = at_arg(regs, 1);	/* u64 value */
+	*host = at_arg(regs, 2) & 1;	/* bool host_initiated */
 #endif
-	*vcpu = (struct kvm_vcpu *)regs->di;
+	*vcpu = at_vcpu_arg(regs);
 	return true;
 }
-
-/* struct kvm_vcpu *kvm_get_running_vcpu(void), resolved, never linked */
-#define AT_SYM_RUNNING_VCPU	"kvm_get_running_vcpu"
 
 /* ------------------------------------------------------------------ */
 /* Fields of struct kvm and struct kvm_vcpu (public headers).         */
@@ -242,7 +298,8 @@ static __always_inline bool at_kvm_alive(const struct kvm *kvm)
 
 /*
  * KVM's own debugfs directory name, "<pid>-<fd>". Only call while
- * at_kvm_alive(): kvm_destroy_vm() removes the dentry first.
+ * at_kvm_alive(): kvm_destroy_vm() removes the dentry first (docs/kernels.md,
+ * "Finding the VM and vCPU").
  */
 static __always_inline const char *at_kvm_debugfs_name(const struct kvm *kvm)
 {
@@ -289,6 +346,7 @@ static __always_inline struct kvm_vcpu *at_kvm_vcpu(struct kvm *kvm, int i)
 /* ------------------------------------------------------------------ */
 
 /*
+ * What KVM compares: docs/kernels.md, "APIC ID and APIC base".
  * struct kvm_lapic is private to arch/x86/kvm/lapic.h. From 6.1 to 7.3 it
  * has "struct kvm_vcpu *vcpu; bool apicv_active, sw_enabled, irr_pending,
  * lvt0_in_nmi_mode; s16 isr_count; int highest_isr_cache; void *regs;",

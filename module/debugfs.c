@@ -4,6 +4,8 @@
  * read-only (0444), so everything works under kernel lockdown; control is
  * through module parameters. Records are printed as key=value tokens and a
  * call site only ever as a symbol: no kernel address reaches userspace.
+ * Every key and the printf format of every line are in format.h, which
+ * the command (cmd/parse.c) reads too; this file only fills them in.
  *
  *   status          module, kernel, hooks, counters, memory
  *   reasons         this kernel's bit -> name table
@@ -29,6 +31,7 @@
 #include <asm/processor.h>
 
 #include "apicv_trace.h"
+#include "format.h"
 
 #define AT_LINE_MAX 400
 
@@ -44,7 +47,7 @@ static int at_open_ro(struct file *file)
 /* A VM's APICv state; unknown when the setter cannot be hooked. */
 static const char *at_apicv_word(unsigned long mask)
 {
-	if (!at_hooks_see_inhibits())
+	if (!at_probes_see_inhibits())
 		return "unknown";
 	return mask ? "inhibited" : "active";
 }
@@ -146,8 +149,7 @@ static int at_format_rec(char *buf, size_t len, const struct at_rec *r,
 		snprintf(bit, sizeof(bit), "%u", r->bit);
 		reason = at_reason_name(r->bit);
 	}
-	n = scnprintf(buf, len,
-		      "seq=%llu ns=%llu vm=%s vcpu=%s cpu=%u tid=%u comm=%s event=%s reason=%s bit=%s old=0x%llx new=0x%llx result=%s site=%s",
+	n = scnprintf(buf, len, AT_FMT_EVENT,
 		      r->gseq, r->ns, key, vcpu, r->cpu, r->tid, comm,
 		      r->event < AT_EV_MAX ? at_event_names[r->event] : "?",
 		      reason, bit, r->old_mask, r->new_mask,
@@ -156,71 +158,36 @@ static int at_format_rec(char *buf, size_t len, const struct at_rec *r,
 	if (r->event == AT_EV_APIC_ID) {
 		if (r->xapic_id == U32_MAX)
 			n += scnprintf(buf + n, len - n,
-				       " vcpu_id=%d xapic_id=? match=?", r->vcpu);
+				       AT_FMT_EVENT_APIC_ID_UNREAD, r->vcpu);
 		else
-			n += scnprintf(buf + n, len - n,
-				       " vcpu_id=%d xapic_id=%u match=%s",
+			n += scnprintf(buf + n, len - n, AT_FMT_EVENT_APIC_ID,
 				       r->vcpu, r->xapic_id,
 				       r->flags & AT_F_MATCH ? "yes" : "no");
-		n += scnprintf(buf + n, len - n, " inhibit=%s",
+		n += scnprintf(buf + n, len - n, AT_FMT_EVENT_INHIBIT,
 			       r->flags & AT_F_INHIBIT ? "yes" : "no");
 		if (r->flags & AT_F_MAP)
-			n += scnprintf(buf + n, len - n, " alias=%s",
+			n += scnprintf(buf + n, len - n, AT_FMT_EVENT_ALIAS,
 				       r->flags & AT_F_ALIAS ? "yes" : "no");
 	}
 	if (r->event == AT_EV_LAPIC_SET) {
 		if (r->xapic_id == U32_MAX)
-			n += scnprintf(buf + n, len - n, " apic_id=?");
+			n += scnprintf(buf + n, len - n,
+				       AT_FMT_EVENT_LAPIC_SET_UNREAD);
 		else
-			n += scnprintf(buf + n, len - n, " apic_id=%u",
+			n += scnprintf(buf + n, len - n, AT_FMT_EVENT_LAPIC_SET,
 				       r->xapic_id);
 	}
 	if (r->event == AT_EV_APIC_BASE)
-		n += scnprintf(buf + n, len - n, " value=0x%llx was=0x%llx",
+		n += scnprintf(buf + n, len - n, AT_FMT_EVENT_APIC_BASE,
 			       r->value, r->value_old);
 	if (r->flags & AT_F_SIDE)
-		n += scnprintf(buf + n, len - n, " side=yes");
+		n += scnprintf(buf + n, len - n, AT_FMT_EVENT_SIDE);
 	if (r->flags & AT_F_INIT)
-		n += scnprintf(buf + n, len - n, " init=yes");
+		n += scnprintf(buf + n, len - n, AT_FMT_EVENT_INIT);
 	if (r->flags & AT_F_MISSED)
-		n += scnprintf(buf + n, len - n, " missed=yes");
+		n += scnprintf(buf + n, len - n, AT_FMT_EVENT_MISSED);
 	n += scnprintf(buf + n, len - n, "\n");
 	return n;
-}
-
-/* A VM's display key; caller holds at_vm_mutex or the VM has a dir. */
-static void at_key_of(const struct at_vm *vm, char *out)
-{
-	if (vm->has_dir)
-		strscpy(out, vm->key, AT_KEY_LEN);
-	else if (atomic_read_acquire(&vm->key_state) == 2)
-		strscpy(out, vm->raw_key, AT_KEY_LEN);
-	else
-		snprintf(out, AT_KEY_LEN, "%d-vm%u", vm->pid, vm->id);
-}
-
-/*
- * Records no reader can get any more: overwritten, abandoned, or cleared
- * from the history (those are not counted). Exact once writers are done.
- * Only a ring that ever abandoned a write needs its slots looked at.
- */
-static u64 at_vm_lost(const struct at_vm *vm)
-{
-	u64 floor = READ_ONCE(vm->hist_floor), head = at_ring_head(vm->ring);
-	u64 cap = at_ring_capacity(vm->ring);
-	u64 pos = max(head > cap ? head - cap : 0, floor), lost = pos - floor;
-
-	if (!at_ring_dropped(vm->ring))
-		return lost;
-	for (; pos < head; pos++)
-		lost += !at_ring_present(vm->ring, pos);
-	return lost;
-}
-
-/* Nanoseconds from @since to @end; 0 if a probe moved @since past @end. */
-static u64 at_ns_between(u64 since, u64 end)
-{
-	return end > since ? end - since : 0;
 }
 
 static void at_mask_names(struct seq_file *m, unsigned long mask)
@@ -273,7 +240,7 @@ static void at_snap_vm(struct at_snap *s, const struct at_vm *vm,
 	u64 pos, head = at_ring_head(ring);
 	u64 first = max(at_ring_first(ring), floor);
 
-	at_key_of(vm, sv->key);
+	at_vm_key(vm, sv->key);
 	sv->lost = first - floor;
 	for (pos = first; pos < head && s->nrecs < max_recs; pos++) {
 		struct at_snap_rec *sr = &s->recs[s->nrecs];
@@ -399,7 +366,7 @@ static int at_snap_show(struct seq_file *m, void *v)
 
 	if (i < (loff_t)s->nvms) {
 		if (s->vms[i].lost)
-			seq_printf(m, "lost=%llu vm=%s\n", s->vms[i].lost,
+			seq_printf(m, AT_FMT_LOST, s->vms[i].lost,
 				   s->vms[i].key);
 		return 0;
 	}
@@ -455,41 +422,22 @@ static const struct file_operations at_snap_fops = {
 /* vm/<key>/state and vms                                           */
 /* ---------------------------------------------------------------- */
 
-static u64 at_reason_total(const struct at_vm *vm, unsigned int b, u64 end)
-{
-	const struct at_reason_stat *rs = &vm->reason[b];
-	u64 total = atomic64_read(&rs->total_ns);
-
-	if (READ_ONCE(vm->mask) & BIT(b))
-		total += at_ns_between(READ_ONCE(rs->since_ns), end);
-	return total;
-}
-
-/* Did any reason of @vm flap in the minute before @end (AT_FLAP_MIN changes)? */
-static bool at_vm_flapping(const struct at_vm *vm, u64 now)
-{
-	unsigned int b;
-
-	for (b = 0; b < AT_MAX_BITS; b++)
-		if (at_flap_changes(&vm->reason[b], now, AT_FLAP_SLOTS) >=
-		    AT_FLAP_MIN)
-			return true;
-	return false;
-}
-
-static void at_seq_last(struct seq_file *m, const char *what,
-			const struct at_reason_stat *rs, int set)
+/* The last set (@set) or clear of a reason: when, and the site that asked. */
+static void at_seq_last(struct seq_file *m, const struct at_reason_stat *rs,
+			int set)
 {
 	char site[64];
 	u64 ns = READ_ONCE(rs->last_ns[set]);
 
 	if (!ns) {
-		seq_printf(m, " last_%s_ns=- last_%s_site=-", what, what);
+		seq_puts(m, set ? AT_FMT_STATE_REASON_LAST_SET_NONE :
+				  AT_FMT_STATE_REASON_LAST_CLEAR_NONE);
 		return;
 	}
 	at_format_addr(site, sizeof(site), READ_ONCE(rs->last_site[set]),
 		       READ_ONCE(rs->last_gen[set]));
-	seq_printf(m, " last_%s_ns=%llu last_%s_site=%s", what, ns, what, site);
+	seq_printf(m, set ? AT_FMT_STATE_REASON_LAST_SET :
+			    AT_FMT_STATE_REASON_LAST_CLEAR, ns, site);
 }
 
 static int at_state_show(struct seq_file *m, void *unused)
@@ -504,15 +452,15 @@ static int at_state_show(struct seq_file *m, void *unused)
 	unsigned int b;
 
 	at_format_comm(comm, vm->comm);
-	seq_printf(m, "vm=%s id=%u pid=%d comm=%s vcpus=%u status=%s%s\n",
+	seq_printf(m, AT_FMT_STATE_HEAD,
 		   vm->key, vm->id, vm->pid, comm, READ_ONCE(vm->nr_vcpus),
 		   READ_ONCE(vm->exited_ns) ? "exited" : "live",
-		   vm->baseline ? " baseline=yes" : "");
-	seq_printf(m, "apicv=%s since_ns=%llu for_ms=%llu mask=0x%lx reasons=",
+		   vm->baseline ? AT_FMT_STATE_HEAD_BASELINE : "");
+	seq_printf(m, AT_FMT_STATE_HEAD_APICV,
 		   at_apicv_word(mask), since,
 		   div_u64(at_ns_between(since, end), NSEC_PER_MSEC), mask);
 	at_mask_names(m, mask);
-	seq_printf(m, "\ncreated_ns=%llu exited_ns=%llu life_ms=%llu transitions=%lld events=%llu lost=%llu flapping=%s\n",
+	seq_printf(m, AT_FMT_STATE_HEAD_LIFE,
 		   vm->created_ns, READ_ONCE(vm->exited_ns),
 		   div_u64(life, NSEC_PER_MSEC),
 		   atomic64_read(&vm->transitions), at_ring_head(vm->ring),
@@ -525,13 +473,13 @@ static int at_state_show(struct seq_file *m, void *unused)
 		s64 filt = atomic64_read(&rs->filtered);
 		s64 drop = atomic64_read(&rs->dropped);
 		s64 absorbed = atomic64_read(&rs->absorbed);
-		u64 total = at_reason_total(vm, b, end);
+		u64 total = at_vm_reason_ns(vm, b, end);
 		unsigned int c60 = at_flap_changes(rs, end, AT_FLAP_SLOTS);
 
 		if (!(sets | clears | noops | filt | drop | absorbed) &&
 		    !(mask & BIT(b)))
 			continue;
-		seq_printf(m, "reason=%s bit=%u now=%s sets=%lld clears=%lld noops=%lld filtered=%lld dropped=%lld absorbed=%lld inhibited_ms=%llu share_pct=%llu sticky=%s changes_10s=%u changes_60s=%u flapping=%s",
+		seq_printf(m, AT_FMT_STATE_REASON,
 			   at_reason_name(b), b, mask & BIT(b) ? "set" : "clear",
 			   sets, clears, noops, filt, drop, absorbed,
 			   div_u64(total, NSEC_PER_MSEC),
@@ -539,15 +487,16 @@ static int at_state_show(struct seq_file *m, void *unused)
 			   at_reasons.sticky & BIT(b) ? "yes" : "no",
 			   at_flap_changes(rs, end, 2), c60,
 			   c60 >= AT_FLAP_MIN ? "yes" : "no");
-		at_seq_last(m, "set", rs, 1);
-		at_seq_last(m, "clear", rs, 0);
+		at_seq_last(m, rs, 1);
+		at_seq_last(m, rs, 0);
 		if (mask & BIT(b))
-			seq_printf(m, " since_ns=%llu", READ_ONCE(rs->since_ns));
+			seq_printf(m, AT_FMT_STATE_REASON_SINCE,
+				   READ_ONCE(rs->since_ns));
 		seq_putc(m, '\n');
 	}
 	if (at_vm_mismatch(vm, &mm)) {
 		at_format_addr(site, sizeof(site), mm.site, mm.site_gen);
-		seq_printf(m, "apic_id_mismatch vcpu_id=%d xapic_id=%u compared_with=%u ns=%llu site=%s\n",
+		seq_printf(m, AT_FMT_MISMATCH,
 			   mm.vcpu, mm.xapic_id, (u8)mm.vcpu, mm.ns, site);
 	}
 	return 0;
@@ -565,15 +514,15 @@ static int at_vms_show(struct seq_file *m, void *unused)
 		u64 since = READ_ONCE(vm->mask_since_ns);
 		u64 exited = READ_ONCE(vm->exited_ns);
 
-		at_key_of(vm, key);
+		at_vm_key(vm, key);
 		at_format_comm(comm, vm->comm);
-		seq_printf(m, "vm=%s pid=%d comm=%s vcpus=%u apicv=%s for_ms=%llu mask=0x%lx reasons=",
+		seq_printf(m, AT_FMT_VMS,
 			   key, vm->pid, comm, READ_ONCE(vm->nr_vcpus),
 			   at_apicv_word(mask),
 			   div_u64(at_ns_between(since, exited ?: at_now()),
 				   NSEC_PER_MSEC), mask);
 		at_mask_names(m, mask);
-		seq_printf(m, " transitions=%lld events=%llu lost=%llu status=%s flapping=%s\n",
+		seq_printf(m, AT_FMT_VMS_TAIL,
 			   atomic64_read(&vm->transitions),
 			   at_ring_head(vm->ring), at_vm_lost(vm),
 			   exited ? "exited" : "live",
@@ -588,6 +537,53 @@ AT_DEFINE_SHOW_RO(at_vms);
 /* ---------------------------------------------------------------- */
 /* status and reasons                                               */
 /* ---------------------------------------------------------------- */
+
+/* " absent=role,role" or " failed=...": the hooks in that state, if any */
+static void at_seq_roles(struct seq_file *m, const char *fmt, bool failed)
+{
+	struct at_probe_info pi;
+	bool first = true;
+	unsigned int i;
+
+	for (i = 0; i < AT_NR_HOOKS; i++) {
+		at_probe_info(i, &pi);
+		if (!(failed ? pi.failed : pi.absent))
+			continue;
+		if (first)
+			seq_puts(m, fmt);
+		else
+			seq_putc(m, ',');
+		seq_puts(m, pi.role);
+		first = false;
+	}
+}
+
+/* status: a hook= line per hook, then coverage and running_vcpu. */
+static void at_status_hooks(struct seq_file *m)
+{
+	struct at_probe_info pi;
+	unsigned int i;
+
+	at_probes_lock();
+	for (i = 0; i < AT_NR_HOOKS; i++) {
+		at_probe_info(i, &pi);
+		seq_printf(m, AT_FMT_STATUS_HOOK, pi.role, pi.symbol, pi.kind,
+			   pi.state, pi.nmissed);
+		if (pi.failed)
+			seq_printf(m, AT_FMT_STATUS_HOOK_ERROR, pi.err);
+		if (pi.clones[0])
+			seq_printf(m, AT_FMT_STATUS_HOOK_CLONES, pi.clones);
+		seq_putc(m, '\n');
+	}
+	seq_printf(m, AT_FMT_STATUS_COVERAGE, at_probes_coverage());
+	at_seq_roles(m, AT_FMT_STATUS_ABSENT, false);
+	at_seq_roles(m, AT_FMT_STATUS_FAILED, true);
+	seq_putc(m, '\n');
+	seq_printf(m, AT_FMT_STATUS_RUNNING,
+		   at_hooks_vcpu_known() ? "resolved" : "unresolved",
+		   atomic64_read(&at_stats.reqs_full));
+	at_probes_unlock();
+}
 
 static int at_status_show(struct seq_file *m, void *unused)
 {
@@ -605,26 +601,26 @@ static int at_status_show(struct seq_file *m, void *unused)
 	}
 	mutex_unlock(&at_vm_mutex);
 
-	seq_printf(m, "module=apicv_trace version=%s\n", THIS_MODULE->version ?: "?");
-	seq_printf(m, "kernel=%s\n", init_utsname()->release);
-	seq_printf(m, "kvm=%s\n", at_hooks_armed() ? "hooked" : "waiting");
-	seq_printf(m, "reasons_from=\"%s\" kernel_names=%s\n", at_reasons.from,
+	seq_printf(m, AT_FMT_STATUS_MODULE, THIS_MODULE->version ?: "?");
+	seq_printf(m, AT_FMT_STATUS_KERNEL, init_utsname()->release);
+	seq_printf(m, AT_FMT_STATUS_KVM, at_probes_armed() ? "hooked" : "waiting");
+	seq_printf(m, AT_FMT_STATUS_REASONS, at_reasons.from,
 		   !at_reasons.kernel_read ? "unavailable" :
 		   at_reasons.kernel_differs ? "differ" : "agree");
-	at_hooks_show(m);
-	seq_printf(m, "events=%llu untracked=%lld lost=%llu\n",
+	at_status_hooks(m);
+	seq_printf(m, AT_FMT_STATUS_EVENTS,
 		   at_events_total(),
 		   atomic64_read(&at_stats.untracked), lost);
-	seq_printf(m, "vms_live=%llu vms_exited=%llu vms_created=%lld vms_freed=%lld pool_empty=%lld alloc_failed=%lld dirs_failed=%lld\n",
+	seq_printf(m, AT_FMT_STATUS_VMS,
 		   live, exited, atomic64_read(&at_stats.vms_created),
 		   atomic64_read(&at_stats.vms_freed),
 		   atomic64_read(&at_stats.pool_empty),
 		   atomic64_read(&at_stats.alloc_failed),
 		   atomic64_read(&at_stats.dirs_failed));
-	seq_printf(m, "follow_capacity=%llu follow_readers=%d\n",
+	seq_printf(m, AT_FMT_STATUS_FOLLOW,
 		   at_ring_capacity(at_stream), atomic_read(&at_followers));
-	seq_printf(m, "memory_bytes=%ld\n", atomic_long_read(&at_stats.mem_bytes));
-	seq_printf(m, "ring_size=%u max_vms=%u max_exited=%u log_noop=%s\n",
+	seq_printf(m, AT_FMT_STATUS_MEMORY, atomic_long_read(&at_stats.mem_bytes));
+	seq_printf(m, AT_FMT_STATUS_PARAMS,
 		   1U << READ_ONCE(at_ring_order), READ_ONCE(at_max_vms),
 		   READ_ONCE(at_max_exited), READ_ONCE(at_log_noop) ? "Y" : "N");
 	return 0;
@@ -644,10 +640,9 @@ static int at_reasons_show(struct seq_file *m, void *unused)
 
 		if (!strcmp(at_reason_name(b), "unknown") && !k[0])
 			continue;
-		seq_printf(m, "bit=%u reason=%s kernel=%s sticky=%s %s=%s\n", b,
-			   at_reason_name(b), k[0] ? k : "-",
+		seq_printf(m, amd ? AT_FMT_REASONS_AVIC : AT_FMT_REASONS_APICV,
+			   b, at_reason_name(b), k[0] ? k : "-",
 			   at_reasons.sticky & BIT(b) ? "yes" : "no",
-			   amd ? "avic_filter" : "apicv_filter",
 			   honoured & BIT(b) ? "honours" : "ignores");
 	}
 	return 0;
@@ -686,21 +681,6 @@ static int at_follow_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-static void at_key_by_id(unsigned int id, char *out)
-{
-	struct at_vm *vm;
-
-	snprintf(out, AT_KEY_LEN, "vm%u", id);
-	mutex_lock(&at_vm_mutex);
-	at_for_each_vm(vm) {
-		if (vm->id == id) {
-			at_key_of(vm, out);
-			break;
-		}
-	}
-	mutex_unlock(&at_vm_mutex);
-}
-
 /*
  * Fill f->line with the next line, or return false if there is none yet.
  * A record a writer is still copying (microseconds: writers run with
@@ -708,7 +688,7 @@ static void at_key_by_id(unsigned int id, char *out)
  */
 static bool at_follow_lost(struct at_follower *f, u64 n)
 {
-	f->len = scnprintf(f->line, sizeof(f->line), "lost=%llu\n", n);
+	f->len = scnprintf(f->line, sizeof(f->line), AT_FMT_LOST_FOLLOW, n);
 	f->cursor += n;
 	f->off = 0;
 	return true;
@@ -727,7 +707,7 @@ static bool at_follow_next(struct at_follower *f, bool nonblock)
 		switch (at_ring_read(at_stream, f->cursor, &rec)) {
 		case AT_RING_OK:
 			f->cursor++;
-			at_key_by_id(rec.vm_id, key);
+			at_vm_key_by_id(rec.vm_id, key);
 			f->len = at_format_rec(f->line, sizeof(f->line), &rec,
 					       key);
 			f->off = 0;

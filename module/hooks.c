@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The kprobes on KVM: what is hooked, how hooks are armed and unwound, and
- * the handlers. Handlers turn KVM's calls into records (vm.c); they run in
- * probe context, never sleep and never allocate; recording an event takes
- * no lock (only registering or retiring a VM does, see vm.c).
+ * The handlers of the kprobes on KVM, and the hook table that says which
+ * function each one watches (probes.c arms it). Handlers turn KVM's calls
+ * into records, one call to vm.c per record; they run in probe context,
+ * never sleep and never allocate; recording an event takes no lock (only
+ * registering or retiring a VM does, see vm.c). Hooks nested in one call
+ * of KVM share what they saw through a table of calls in flight.
  *
  * Nothing here links against kvm.ko: every KVM function is found by name
  * through kprobes, so the module loads on kernels whose KVM exports are
@@ -11,53 +13,14 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/ctype.h>
-#include <linux/delay.h>
+#include <linux/bitmap.h>
 #include <linux/kprobes.h>
-#include <linux/module.h>
-#include <linux/moduleparam.h>
-#include <linux/mutex.h>
 #include <linux/sched.h>
-#include <linux/seq_file.h>
 
 #include "apicv_trace.h"
 
-enum at_hook_state { AT_HOOK_OFF, AT_HOOK_ARMED, AT_HOOK_ABSENT,
-		     AT_HOOK_FAILED, AT_HOOK_NA };
-
-static const char *const at_hook_state_names[] = {
-	[AT_HOOK_OFF] = "waiting-for-kvm", [AT_HOOK_ARMED] = "armed",
-	[AT_HOOK_ABSENT] = "absent", [AT_HOOK_FAILED] = "failed",
-	[AT_HOOK_NA] = "n/a",
-};
-
-struct at_hook {
-	const char *role;		/* what the hook is for (status) */
-	const char *base;		/* symbol, or NULL: not on this kernel */
-	const char *target;		/* hook_target= override of base */
-	bool ret;			/* kretprobe (else kprobe) */
-	bool part;			/* prefer a .part.N clone of base */
-	size_t data_size;		/* kretprobe per-instance data */
-	kprobe_pre_handler_t pre;
-	kretprobe_handler_t entry, exit;
-	struct kretprobe rp;		/* rp.kp alone for plain kprobes */
-	char sym[KSYM_NAME_LEN];	/* what was armed (maybe a clone) */
-	char clones[64];		/* unhooked ABI-changing clones seen */
-	enum at_hook_state state;
-	int err;
-	atomic64_t hits;
-};
-
-static DEFINE_MUTEX(at_hooks_mutex);
-static unsigned int at_gen;		/* kvm load generation */
-static struct kvm_vcpu *(*at_running_vcpu)(void);	/* kvm_get_running_vcpu */
+static at_running_vcpu_fn at_running_vcpu;	/* kvm_get_running_vcpu */
 static int at_lapic_vcpu_off = -1;	/* see at_lapic_xapic_id() */
-
-unsigned int at_kvm_gen(void)
-{
-	return READ_ONCE(at_gen);
-}
-NOKPROBE_SYMBOL(at_kvm_gen);
 
 /* ---------------------------------------------------------------- */
 /* In-flight calls, so nested hooks can share what their caller saw. */
@@ -129,22 +92,7 @@ NOKPROBE_SYMBOL(at_req_release);
 /* Helpers                                                          */
 /* ---------------------------------------------------------------- */
 
-/* The return address at function entry: who called the hooked function. */
-static unsigned long at_caller(struct pt_regs *regs)
-{
-	return regs_get_kernel_stack_nth(regs, 0);
-}
-NOKPROBE_SYMBOL(at_caller);
-
-static bool at_bit_in(unsigned long mask, unsigned int bit)
-{
-	return bit < BITS_PER_LONG && (mask & BIT(bit));
-}
-NOKPROBE_SYMBOL(at_bit_in);
-
 /* vCPU id if the event runs on a loaded vCPU of @kvm, else AT_NO_VCPU. */
-typedef struct kvm_vcpu *(*at_running_vcpu_fn)(void);
-
 static int at_vcpu_of(const struct kvm *kvm, struct kvm_vcpu **out)
 {
 	at_running_vcpu_fn fn = READ_ONCE(at_running_vcpu);
@@ -157,34 +105,6 @@ static int at_vcpu_of(const struct kvm *kvm, struct kvm_vcpu **out)
 	return vcpu ? READ_ONCE(vcpu->vcpu_id) : AT_NO_VCPU;
 }
 NOKPROBE_SYMBOL(at_vcpu_of);
-
-/* Log a request that changed nothing? Clears of clear bits are chatter. */
-static bool at_worth_logging(unsigned int res, bool set, unsigned long mask,
-			     unsigned int bit)
-{
-	if (READ_ONCE(at_log_noop))
-		return true;
-	if (res == AT_RES_NOOP)
-		return false;
-	return set || (bit < BITS_PER_LONG && (mask & BIT(bit)));
-}
-NOKPROBE_SYMBOL(at_worth_logging);
-
-static void at_count_result(struct at_vm *vm, unsigned int bit,
-			    unsigned int res)
-{
-	if (bit >= AT_MAX_BITS)
-		return;
-	if (res == AT_RES_NOOP)
-		atomic64_inc(&vm->reason[bit].noops);
-	else if (res == AT_RES_FILTERED)
-		atomic64_inc(&vm->reason[bit].filtered);
-	else if (res == AT_RES_DROPPED)
-		atomic64_inc(&vm->reason[bit].dropped);
-	else if (res == AT_RES_ABSORBED)
-		atomic64_inc(&vm->reason[bit].absorbed);
-}
-NOKPROBE_SYMBOL(at_count_result);
 
 /* One record for bit @b going from @cur to cur ^ BIT(b); returns the mask. */
 static unsigned long at_emit_bit(struct at_vm *vm, const struct at_rec *tmpl,
@@ -200,8 +120,7 @@ static unsigned long at_emit_bit(struct at_vm *vm, const struct at_rec *tmpl,
 	rec.event = (cur & BIT(b)) ? AT_EV_SET : AT_EV_CLEAR;
 	rec.result = AT_RES_CHANGED;
 	rec.flags |= flags;
-	at_account(vm, &rec);
-	at_emit(vm, &rec);
+	at_vm_record(vm, &rec);
 	return cur;
 }
 NOKPROBE_SYMBOL(at_emit_bit);
@@ -291,9 +210,7 @@ static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 		tmpl.bit = d->bit;
 		tmpl.old_mask = d->old;
 		tmpl.new_mask = d->old;
-		at_count_result(vm, d->bit, tmpl.result);
-		if (at_worth_logging(tmpl.result, d->set, d->old, d->bit))
-			at_emit(vm, &tmpl);
+		at_vm_record_request(vm, &tmpl, false);
 	}
 	at_emit_changes(vm, &tmpl, d->old, new, d->bit);
 out:
@@ -305,7 +222,7 @@ NOKPROBE_SYMBOL(at_setter_exit);
 /*
  * A request the setter never saw, with @mask as KVM left it: dropped when
  * APICv is disabled, else @res (filtered, absorbed). Logged if @always or
- * if it is worth it (at_worth_logging()); counted either way.
+ * if it is worth it (see at_vm_record_request()); counted either way.
  */
 static void at_emit_unapplied(const struct at_req *req, unsigned long mask,
 			      unsigned char res, bool always)
@@ -325,10 +242,7 @@ static void at_emit_unapplied(const struct at_req *req, unsigned long mask,
 		rec.new_mask = mask;
 		rec.result = at_bit_in(mask, at_reasons.disable_bit) ?
 			     AT_RES_DROPPED : res;
-		at_count_result(vm, req->bit, rec.result);
-		if (always || at_worth_logging(rec.result, req->set, mask,
-					       req->bit))
-			at_emit(vm, &rec);
+		at_vm_record_request(vm, &rec, always);
 	}
 	rcu_read_unlock();
 }
@@ -419,7 +333,7 @@ static int at_init_vm_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_kvm_data *d = (void *)ri->data;
 
-	d->kvm = (const struct kvm *)regs->di;
+	d->kvm = at_kvm_arg(regs);
 	d->site = at_caller(regs);
 	return 0;
 }
@@ -458,7 +372,7 @@ static int at_init_vm_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	at_rec_init(&rec, AT_EV_VM_CREATE);
 	rec.site = d->site;
 	rec.new_mask = mask;
-	at_emit(vm, &rec);
+	at_vm_record(vm, &rec);
 	at_rec_init(&rec, AT_EV_SET);	/* template for the reasons' records */
 	rec.site = site;
 	for (b = AT_MAX_BITS - 1; b >= 0; b--)
@@ -472,7 +386,7 @@ NOKPROBE_SYMBOL(at_init_vm_exit);
 
 static int at_destroy_vm_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	const struct kvm *kvm = (const struct kvm *)regs->di;
+	const struct kvm *kvm = at_kvm_arg(regs);
 	struct at_rec rec;
 	struct at_vm *vm;
 
@@ -483,7 +397,7 @@ static int at_destroy_vm_pre(struct kprobe *p, struct pt_regs *regs)
 		rec.site = at_caller(regs);
 		rec.old_mask = at_kvm_mask(kvm);
 		rec.new_mask = rec.old_mask;
-		at_emit(vm, &rec);
+		at_vm_record(vm, &rec);
 		at_vm_retire(vm, kvm);
 	}
 	rcu_read_unlock();
@@ -494,7 +408,7 @@ NOKPROBE_SYMBOL(at_destroy_vm_pre);
 /* kvm_arch_create_vm_debugfs(): KVM's debugfs name for the VM exists. */
 static int at_vm_debugfs_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	const struct kvm *kvm = (const struct kvm *)regs->di;
+	const struct kvm *kvm = at_kvm_arg(regs);
 	struct at_vm *vm;
 
 	rcu_read_lock();
@@ -509,14 +423,14 @@ NOKPROBE_SYMBOL(at_vm_debugfs_pre);
 /* kvm_arch_vcpu_postcreate(): a safe point to learn the VM's key. */
 static int at_vcpu_created_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	const struct kvm_vcpu *vcpu = (const struct kvm_vcpu *)regs->di;
+	const struct kvm_vcpu *vcpu = at_vcpu_arg(regs);
 	const struct kvm *kvm = READ_ONCE(vcpu->kvm);
 	struct at_vm *vm;
 
 	rcu_read_lock();
 	vm = at_vm_get_or_adopt(kvm, at_kvm_mask(kvm));
 	if (vm) {
-		WRITE_ONCE(vm->nr_vcpus, atomic_read(&kvm->online_vcpus));
+		at_vm_note_vcpus(vm, kvm);
 		at_vm_note_key(vm, kvm);
 	}
 	rcu_read_unlock();
@@ -536,7 +450,7 @@ static int at_init_reasons_pre(struct kprobe *p, struct pt_regs *regs)
 	if (!req)
 		req = at_req_claim(AT_REQ_INIT);
 	if (req) {
-		req->kvm = (const struct kvm *)regs->di;
+		req->kvm = at_kvm_arg(regs);
 		req->site = at_caller(regs);
 	}
 	return 0;
@@ -612,7 +526,7 @@ struct at_apic_data {
 static int at_xapic_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_apic_data *d = (void *)ri->data;
-	const void *apic = (const void *)regs->di;
+	const void *apic = at_apic_arg(regs);
 	at_running_vcpu_fn fn;
 	struct kvm_vcpu *vcpu;
 	struct at_req *req;
@@ -660,7 +574,7 @@ static int at_xapic_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 			rec.flags |= AT_F_MATCH;
 		if (inhibit)
 			rec.flags |= AT_F_INHIBIT;
-		at_emit(vm, &rec);
+		at_vm_record(vm, &rec);
 	}
 	rcu_read_unlock();
 	return 0;
@@ -685,7 +599,7 @@ static void at_marker(struct kvm_vcpu *vcpu, struct at_rec *rec,
 		rec->site = at_caller(regs);
 		rec->old_mask = at_kvm_mask(kvm);
 		rec->new_mask = rec->old_mask;
-		at_emit(vm, rec);
+		at_vm_record(vm, rec);
 	}
 	rcu_read_unlock();
 }
@@ -694,13 +608,14 @@ NOKPROBE_SYMBOL(at_marker);
 /* kvm_apic_set_state(): KVM_SET_LAPIC, a VMM restoring the local APIC. */
 static int at_set_lapic_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct kvm_vcpu *vcpu = (struct kvm_vcpu *)regs->di;
+	struct kvm_vcpu *vcpu;
+	const void *state;
 	struct at_rec rec;
 	u32 id;
 
+	at_set_lapic_args(regs, &vcpu, &state);
 	at_rec_init(&rec, AT_EV_LAPIC_SET);
-	rec.xapic_id = at_lapic_state_id((const void *)regs->si,
-					 at_vcpu_x2apic(vcpu), &id) ?
+	rec.xapic_id = at_lapic_state_id(state, at_vcpu_x2apic(vcpu), &id) ?
 		       id : U32_MAX;
 	at_marker(vcpu, &rec, regs);
 	return 0;
@@ -799,7 +714,7 @@ static void at_apic_map_report(struct at_vm *vm, struct kvm *kvm,
 			rec.flags |= AT_F_ALIAS;
 		if (!match && at_bit_in(asked, at_reasons.apic_id_bit))
 			rec.flags |= AT_F_INHIBIT;
-		at_emit(vm, &rec);
+		at_vm_record(vm, &rec);
 		emitted++;
 	}
 }
@@ -813,7 +728,7 @@ static int at_apic_map_entry(struct kretprobe_instance *ri,
 
 	if (!req)
 		return 1;
-	req->kvm = (const struct kvm *)regs->di;
+	req->kvm = at_kvm_arg(regs);
 	req->site = at_caller(regs);
 	d->req = req;
 	return 0;
@@ -845,21 +760,8 @@ NOKPROBE_SYMBOL(at_apic_map_exit);
 /* The hook table                                                   */
 /* ---------------------------------------------------------------- */
 
-/*
- * Armed in this order, unwound in reverse. VM creation is armed last and
- * unwound first: a VM whose creation was recorded always has its
- * destruction hooked too (a VM created while the others arm is adopted at
- * its first event instead). The request wrapper is armed before the
- * setter, so a setter call nested in a request finds the request's site.
- */
-enum {
-	AT_H_DESTROY_VM, AT_H_VM_DEBUGFS, AT_H_INIT_REASONS, AT_H_VCPU,
-	AT_H_REQUEST, AT_H_IRQ_WINDOW, AT_H_SETTER, AT_H_XAPIC_ID,
-	AT_H_APIC_MAP, AT_H_SET_LAPIC, AT_H_APIC_BASE, AT_H_INIT_VM,
-	AT_NR_HOOKS
-};
-
-static struct at_hook at_hooks[AT_NR_HOOKS] = {
+/* Indexed by enum at_hook_id (apicv_trace.h): its order is the arming order. */
+const struct at_hook at_hooks[AT_NR_HOOKS] = {
 	[AT_H_INIT_VM] = {
 		.role = "vm_create", .base = AT_SYM_INIT_VM, .ret = true,
 		.data_size = sizeof(struct at_kvm_data),
@@ -918,442 +820,23 @@ static struct at_hook at_hooks[AT_NR_HOOKS] = {
 };
 
 /*
- * hook_target=ROLE=SYMBOL[,ROLE=SYMBOL...] (load time): hook SYMBOL in
- * place of ROLE's function, exactly as named. For a kernel that renamed a
- * function, and to test what happens when a target is missing.
+ * Before the probes arm (probes.c): @running_vcpu is kvm_get_running_vcpu,
+ * resolved, or NULL.
  */
-#define AT_TARGET_MAX	256
-#define AT_TARGET_SYM	128
-static char at_target_param[AT_TARGET_MAX];
-static char at_target_sym[AT_NR_HOOKS][AT_TARGET_SYM];
-
-static int at_target_one(char *item, bool apply)
+void at_hooks_attach(at_running_vcpu_fn running_vcpu)
 {
-	char *sym = strchr(item, '=');
-	size_t len;
-	int i, c;
-
-	if (!sym) {
-		pr_err("hook_target: '%s' is not ROLE=SYMBOL\n", item);
-		return -EINVAL;
-	}
-	*sym++ = '\0';
-	len = strlen(sym);
-	if (!len || len >= AT_TARGET_SYM) {
-		pr_err("hook_target: %s: symbol must be 1..%d characters\n",
-		       item, AT_TARGET_SYM - 1);
-		return -EINVAL;
-	}
-	for (c = 0; c < len; c++) {
-		if (!isalnum(sym[c]) && sym[c] != '_' && sym[c] != '.') {
-			pr_err("hook_target: %s: symbol has a character other than [A-Za-z0-9_.]\n",
-			       item);
-			return -EINVAL;
-		}
-	}
-	for (i = 0; i < AT_NR_HOOKS; i++) {
-		if (strcmp(item, at_hooks[i].role))
-			continue;
-		if (apply) {
-			strscpy(at_target_sym[i], sym, AT_TARGET_SYM);
-			at_hooks[i].target = at_target_sym[i];
-		}
-		return 0;
-	}
-	pr_err("hook_target: no hook role '%s' (see status: hook=)\n", item);
-	return -EINVAL;
+	WRITE_ONCE(at_running_vcpu, running_vcpu);
 }
 
-/* Checks every item first (pass 0): a bad value changes nothing. */
-static int at_set_hook_target(const char *val, const struct kernel_param *kp)
+/* After every probe is unregistered, which waited for running handlers. */
+void at_hooks_detach(void)
 {
-	char buf[AT_TARGET_MAX], *p, *item;
-	int pass, ret, i;
-
-	if (strlen(val) >= sizeof(buf)) {
-		pr_err("hook_target: longer than %d characters\n", AT_TARGET_MAX - 1);
-		return -EINVAL;
-	}
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; pass && i < AT_NR_HOOKS; i++)
-			at_hooks[i].target = NULL;
-		strscpy(buf, val, sizeof(buf));
-		p = strim(buf);
-		while ((item = strsep(&p, ",")) != NULL) {
-			ret = at_target_one(item, pass);
-			if (ret)
-				return ret;
-		}
-	}
-	strscpy(buf, val, sizeof(buf));
-	strscpy(at_target_param, strim(buf), sizeof(at_target_param));
-	return 0;
-}
-
-static const struct kernel_param_ops at_hook_target_ops = {
-	.set = at_set_hook_target,
-	.get = param_get_string,
-};
-
-static struct kparam_string at_target_kps = {
-	.maxlen = sizeof(at_target_param), .string = at_target_param,
-};
-module_param_cb(hook_target, &at_hook_target_ops, &at_target_kps, 0444);
-MODULE_PARM_DESC(hook_target, "ROLE=SYMBOL[,...]: hook SYMBOL instead of ROLE's function (load time)");
-
-/*
- * Compiler clones. GCC's partial inlining leaves "<f>" as a stub around
- * "<f>.part.N" with the same arguments, and callers in the same file jump
- * straight into the clone (Debian 6.12's setter): a hook that opts in
- * (.part) is placed on the .part clone when there is one, never on both.
- * .isra and .constprop clones drop or rewrite arguments, so they are not
- * hooked; when one exists, calls through it are invisible to the hook, and
- * status says so (clones=).
- */
-static const char *const at_part_suffixes[] = {
-	".part.0", ".part.1", ".part.2", ".part.3",
-};
-
-static const char *const at_abi_clone_suffixes[] = {
-	".isra.0", ".isra.1", ".constprop.0", ".constprop.1",
-	".constprop.0.isra.0",
-};
-
-static int at_hook_register(struct at_hook *h, const char *suffix)
-{
-	memset(&h->rp, 0, sizeof(h->rp));
-	snprintf(h->sym, sizeof(h->sym), "%s%s", h->target ?: h->base, suffix);
-	h->rp.kp.symbol_name = h->sym;
-	if (!h->ret) {
-		h->rp.kp.pre_handler = h->pre;
-		return register_kprobe(&h->rp.kp);
-	}
-	h->rp.entry_handler = h->entry;
-	h->rp.handler = h->exit;
-	h->rp.data_size = h->data_size;
-	h->rp.maxactive = max_t(int, 64, 4 * num_possible_cpus());
-	return register_kretprobe(&h->rp);
-}
-
-/*
- * Look-ups register a disabled kprobe: it is resolved and checked but
- * never armed, so unregistering it has nothing to disarm and cannot fail
- * (a failed disarm would leave this stack variable in kprobes' table).
- */
-#define AT_LOOKUP_KPROBE(name) \
-	{ .symbol_name = (name), .flags = KPROBE_FLAG_DISABLED }
-
-/* Does @name exist as a probe-able function? (cheap when it does not) */
-static bool at_symbol_exists(const char *name)
-{
-	struct kprobe kp = AT_LOOKUP_KPROBE(name);
-
-	if (register_kprobe(&kp))
-		return false;
-	unregister_kprobe(&kp);
-	return true;
-}
-
-/* Note the .isra/.constprop clones of h->base that exist. */
-static void at_hook_find_clones(struct at_hook *h)
-{
-	char name[KSYM_NAME_LEN];
-	int i;
-
-	h->clones[0] = '\0';
-	for (i = 0; i < ARRAY_SIZE(at_abi_clone_suffixes); i++) {
-		snprintf(name, sizeof(name), "%s%s", h->base,
-			 at_abi_clone_suffixes[i]);
-		if (!at_symbol_exists(name))
-			continue;
-		if (h->clones[0])
-			strlcat(h->clones, ",", sizeof(h->clones));
-		strlcat(h->clones, name, sizeof(h->clones));
-	}
-}
-
-static void at_hook_arm(struct at_hook *h)
-{
-	int i, ret = -ENOENT;
-
-	if (h->state == AT_HOOK_ARMED)
-		return;
-	if (!h->base) {
-		if (h->target)
-			pr_warn("hook_target: %s has no function on this kernel; %s not hooked\n",
-				h->role, h->target);
-		h->state = AT_HOOK_NA;
-		return;
-	}
-	if (h->target) {	/* exactly the symbol the admin named */
-		ret = at_hook_register(h, "");
-		goto out;
-	}
-	for (i = 0; h->part && i < ARRAY_SIZE(at_part_suffixes); i++) {
-		ret = at_hook_register(h, at_part_suffixes[i]);
-		if (ret != -ENOENT)
-			break;
-	}
-	if (ret == -ENOENT)
-		ret = at_hook_register(h, "");
-out:
-	at_hook_find_clones(h);
-	h->err = ret;
-	if (!ret) {
-		h->state = AT_HOOK_ARMED;
-		pr_debug("armed %s at %s\n", h->role, h->sym);
-		return;
-	}
-	h->state = ret == -ENOENT ? AT_HOOK_ABSENT : AT_HOOK_FAILED;
-	strscpy(h->sym, h->target ?: h->base, sizeof(h->sym));
-	if (h->state == AT_HOOK_FAILED || h->target)
-		pr_warn("cannot hook %s (%s): %d\n", h->sym, h->role, ret);
-}
-
-static unsigned long at_hook_nmissed(const struct at_hook *h)
-{
-	return h->ret ? h->rp.nmissed + h->rp.kp.nmissed : h->rp.kp.nmissed;
-}
-
-/*
- * unregister_*probe() cannot report failure, but disarming a probe can fail
- * (an ftrace filter update allocates): the probe would then stay in kprobes'
- * table, armed, pointing into this module after it is gone. Disable it
- * first, until that stops failing for memory; unregistering a disabled
- * probe only unlinks it.
- */
-static void at_hook_disable(struct at_hook *h)
-{
-	unsigned int tries;
-	int ret;
-
-	for (tries = 1; (ret = disable_kprobe(&h->rp.kp)) == -ENOMEM; tries++) {
-		if (tries % 100 == 1)
-			pr_warn("%s (%s): disabling failed (%d), retrying\n",
-				h->role, h->sym, ret);
-		msleep(20);
-	}
-	if (ret)
-		pr_warn("%s (%s): cannot disable: %d\n", h->role, h->sym, ret);
-}
-
-static void at_hook_disarm(struct at_hook *h)
-{
-	if (h->state != AT_HOOK_ARMED)
-		return;
-	at_hook_disable(h);
-	if (h->ret)
-		unregister_kretprobe(&h->rp);
-	else
-		unregister_kprobe(&h->rp.kp);
-	if (at_hook_nmissed(h))
-		pr_info("%s (%s): %lu missed\n", h->role, h->sym,
-			at_hook_nmissed(h));
-	h->state = AT_HOOK_OFF;
-}
-
-/*
- * Find a function's address by planting and removing a kprobe on it. On
- * IBT kernels kprobes moves the probe past the function's ENDBR64; an
- * indirect call must land on the ENDBR, so step back over it.
- */
-static void *at_resolve(const char *name)
-{
-	static const u8 endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
-	struct kprobe kp = AT_LOOKUP_KPROBE(name);
-	u8 insn[4];
-	u8 *addr;
-
-	if (register_kprobe(&kp))
-		return NULL;
-	addr = (u8 *)kp.addr;
-	unregister_kprobe(&kp);
-	if (!copy_from_kernel_nofault(insn, addr - 4, 4) &&
-	    !memcmp(insn, endbr64, 4))
-		addr -= 4;
-	return addr;
-}
-
-/* Caller holds at_hooks_mutex. */
-static int at_arm_all(void)
-{
-	int i;
-
-	/* kvm is loaded when its VM constructor is (whatever hook_target says) */
-	if (!at_symbol_exists(AT_SYM_INIT_VM))
-		return -ENODEV;
-	at_reasons_from_kernel();
-	WRITE_ONCE(at_running_vcpu, at_resolve(AT_SYM_RUNNING_VCPU));
-	for (i = 0; i < AT_NR_HOOKS; i++)
-		at_hook_arm(&at_hooks[i]);
-	/*
-	 * A hook that is missing (a renamed function, a new kernel) loses
-	 * what it alone sees, not the rest: status says which (coverage=).
-	 */
-	if (at_hooks[AT_H_SETTER].state != AT_HOOK_ARMED)
-		pr_warn("no inhibit setter hooked (%s: %d): inhibit changes are not traced\n",
-			at_hooks[AT_H_SETTER].sym, at_hooks[AT_H_SETTER].err);
-	else
-		pr_info("tracing KVM APICv inhibits via %s\n",
-			at_hooks[AT_H_SETTER].sym);
-	return 0;
-}
-
-static void at_disarm_all(void)
-{
-	int i;
-
-	for (i = AT_NR_HOOKS - 1; i >= 0; i--) {
-		at_hook_disarm(&at_hooks[i]);
-		if (at_hooks[i].state != AT_HOOK_NA)
-			at_hooks[i].state = AT_HOOK_OFF;
-	}
 	WRITE_ONCE(at_running_vcpu, NULL);
-	/* unregister_*probe() waited for running handlers to finish */
 	memset(at_reqs, 0, sizeof(at_reqs));
 	memset(at_reqs_used, 0, sizeof(at_reqs_used));
 }
 
-/*
- * False when kvm is there but its setter could not be hooked: a VM's mask
- * is then only what it started with.
- */
-bool at_hooks_see_inhibits(void)
+bool at_hooks_vcpu_known(void)
 {
-	enum at_hook_state st = READ_ONCE(at_hooks[AT_H_SETTER].state);
-
-	return st != AT_HOOK_ABSENT && st != AT_HOOK_FAILED;
-}
-
-unsigned long at_hooks_armed(void)
-{
-	unsigned long armed = 0;
-	int i;
-
-	for (i = 0; i < AT_NR_HOOKS; i++)
-		if (at_hooks[i].state == AT_HOOK_ARMED)
-			armed |= BIT(i);
-	return armed;
-}
-
-/* coverage=full|partial|waiting, then the roles lost to absent/failed hooks */
-static void at_coverage_show(struct seq_file *m)
-{
-	static const enum at_hook_state lost[] = { AT_HOOK_ABSENT, AT_HOOK_FAILED };
-	static const char *const key[] = { "absent", "failed" };
-	bool full = true, first;
-	int i, k;
-
-	for (i = 0; i < AT_NR_HOOKS; i++)
-		if (at_hooks[i].state == AT_HOOK_ABSENT ||
-		    at_hooks[i].state == AT_HOOK_FAILED)
-			full = false;
-	seq_printf(m, "coverage=%s", !at_hooks_armed() ? "waiting" :
-		   full ? "full" : "partial");
-	for (k = 0; k < ARRAY_SIZE(lost); k++) {
-		first = true;
-		for (i = 0; i < AT_NR_HOOKS; i++) {
-			if (at_hooks[i].state != lost[k])
-				continue;
-			if (first)
-				seq_printf(m, " %s=", key[k]);
-			else
-				seq_putc(m, ',');
-			seq_puts(m, at_hooks[i].role);
-			first = false;
-		}
-	}
-	seq_putc(m, '\n');
-}
-
-void at_hooks_show(struct seq_file *m)
-{
-	int i;
-
-	mutex_lock(&at_hooks_mutex);
-	for (i = 0; i < AT_NR_HOOKS; i++) {
-		const struct at_hook *h = &at_hooks[i];
-
-		seq_printf(m, "hook=%s symbol=%s kind=%s state=%s nmissed=%lu",
-			   h->role, h->base ? h->sym : "-",
-			   h->ret ? "kretprobe" : "kprobe",
-			   at_hook_state_names[h->state], at_hook_nmissed(h));
-		if (h->state == AT_HOOK_FAILED)
-			seq_printf(m, " error=%d", h->err);
-		if (h->clones[0])
-			seq_printf(m, " clones=%s", h->clones);
-		seq_putc(m, '\n');
-	}
-	at_coverage_show(m);
-	seq_printf(m, "running_vcpu=%s reqs_full=%lld\n",
-		   READ_ONCE(at_running_vcpu) ? "resolved" : "unresolved",
-		   atomic64_read(&at_stats.reqs_full));
-	mutex_unlock(&at_hooks_mutex);
-}
-
-/*
- * Re-arm when kvm comes back; unwind before it goes. A KVM module going
- * away also ends the generation of recorded call sites: its addresses may
- * be reused, so older sites print as "?".
- */
-static int at_module_notify(struct notifier_block *nb, unsigned long action,
-			    void *data)
-{
-	static bool vendor_live;	/* a vendor module went live */
-	struct module *mod = data;
-	bool kvm = !strcmp(mod->name, "kvm");
-
-	if (!kvm && strcmp(mod->name, "kvm_amd") && strcmp(mod->name, "kvm_intel"))
-		return NOTIFY_DONE;
-	mutex_lock(&at_hooks_mutex);
-	if (action == MODULE_STATE_GOING) {
-		/* a vendor module whose init failed never ran our sites */
-		if (kvm || vendor_live)
-			WRITE_ONCE(at_gen, at_gen + 1);
-		if (kvm)
-			at_disarm_all();
-		else
-			vendor_live = false;
-	} else if (action == MODULE_STATE_LIVE) {
-		if (!kvm)
-			vendor_live = true;
-		else if (at_arm_all())
-			at_disarm_all();	/* all or nothing, as at load */
-	}
-	mutex_unlock(&at_hooks_mutex);
-	return NOTIFY_OK;
-}
-
-static struct notifier_block at_module_nb = {
-	.notifier_call = at_module_notify,
-};
-
-int at_hooks_init(void)
-{
-	int ret;
-
-	ret = register_module_notifier(&at_module_nb);
-	if (ret)
-		return ret;
-	mutex_lock(&at_hooks_mutex);
-	ret = at_arm_all();
-	if (ret == -ENODEV) {
-		at_disarm_all();	/* kvm not loaded yet: wait for it */
-		pr_info("kvm is not loaded; hooks arm when it is\n");
-		ret = 0;
-	} else if (ret) {
-		at_disarm_all();
-	}
-	mutex_unlock(&at_hooks_mutex);
-	if (ret)
-		unregister_module_notifier(&at_module_nb);
-	return ret;
-}
-
-void at_hooks_exit(void)
-{
-	unregister_module_notifier(&at_module_nb);
-	mutex_lock(&at_hooks_mutex);
-	at_disarm_all();
-	mutex_unlock(&at_hooks_mutex);
+	return READ_ONCE(at_running_vcpu) != NULL;
 }

@@ -10,9 +10,12 @@
  *   clear         write exited, events or all: forget exited VMs and/or
  *                 empty the event history (aggregates are kept)
  *   stream_size   records in the "follow" stream, power of two (load only)
- *   hook_target   ROLE=SYMBOL[,...]: hook another symbol (load only; hooks.c)
+ *   hook_target   ROLE=SYMBOL[,...]: hook another symbol (load only; probes.c)
  * Numbers are decimal. A bad value is refused with -EINVAL and a message
  * naming the parameter, and changes nothing.
+ *
+ * The version comes from dkms.conf's PACKAGE_VERSION, through the Makefile
+ * and Kbuild (-DAT_VERSION).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -23,12 +26,11 @@
 
 #include "apicv_trace.h"
 
-#define AT_VERSION "0.1.0"
+#ifndef AT_VERSION
+#define AT_VERSION "unknown"
+#endif
 
-unsigned int at_ring_order = 8;		/* 256 records, 32 KiB per VM */
-unsigned int at_max_vms = 256;
-unsigned int at_max_exited = 64;
-bool at_log_noop;
+/* ring_size, max_vms, max_exited and log_noop are kept in vm.c */
 static unsigned int at_stream_order = 12;	/* 4096 records */
 static bool at_loaded;	/* parameter stores may act (kernel_param_lock) */
 
@@ -163,7 +165,11 @@ static const struct kernel_param_ops at_log_noop_ops = {
 module_param_cb(log_noop, &at_log_noop_ops, &at_log_noop, 0644);
 MODULE_PARM_DESC(log_noop, "Also log requests that changed nothing (default N)");
 
-/* clear=exited|events|all: a runtime trigger, see at_vm_clear() */
+/*
+ * clear=exited|events|all: a runtime trigger. exited: forget exited VMs
+ * (the worker frees them); events: start every live VM's event history
+ * afresh (at_vm_clear_events()).
+ */
 static int at_set_clear(const char *val, const struct kernel_param *kp)
 {
 	bool exited = sysfs_streq(val, "exited") || sysfs_streq(val, "all");
@@ -175,7 +181,10 @@ static int at_set_clear(const char *val, const struct kernel_param *kp)
 		pr_err("clear: a runtime trigger, not a load option\n");
 		return -EINVAL;
 	}
-	at_vm_clear(exited, events);
+	if (events)
+		at_vm_clear_events();
+	if (exited)
+		at_worker_clear_exited();
 	return 0;
 }
 
@@ -200,10 +209,13 @@ static int __init at_init(void)
 	ret = at_vm_init(at_stream_order);
 	if (ret)
 		goto err;
-	ret = at_debugfs_init();
+	ret = at_worker_init();
 	if (ret)
 		goto err_vm;
-	ret = at_hooks_init();
+	ret = at_debugfs_init();
+	if (ret)
+		goto err_worker;
+	ret = at_probes_init();
 	if (ret)
 		goto err_debugfs;
 	WRITE_ONCE(at_loaded, true);
@@ -211,8 +223,10 @@ static int __init at_init(void)
 	return 0;
 
 err_debugfs:
-	at_vm_stop();
+	at_worker_stop();
 	at_debugfs_exit();
+err_worker:
+	at_worker_exit();
 err_vm:
 	at_vm_exit();
 err:
@@ -220,7 +234,7 @@ err:
 }
 
 /*
- * Unwind in reverse: no new events (hooks), no parameter store that could
+ * Unwind in reverse: no new events (probes), no parameter store that could
  * kick the worker, no worker, no files, then free the VMs.
  */
 static void __exit at_exit(void)
@@ -228,9 +242,10 @@ static void __exit at_exit(void)
 	kernel_param_lock(THIS_MODULE);
 	WRITE_ONCE(at_loaded, false);
 	kernel_param_unlock(THIS_MODULE);
-	at_hooks_exit();
-	at_vm_stop();
+	at_probes_exit();
+	at_worker_stop();
 	at_debugfs_exit();
+	at_worker_exit();
 	at_vm_exit();
 	pr_info("unloaded\n");
 }

@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-VM state: the registry of VMs, their aggregates and rings.
+ * Per-VM state: the registry of VMs, their aggregates and rings, the kvm
+ * load generation their call sites belong to, and the worker's wake-up.
  *
  * Probe context (called from hooks.c) looks VMs up under RCU and writes to
- * rings without locks. Registering or retiring a VM (rare: VM creation and
- * destruction) takes at_vm_lock, a spinlock with IRQs off held for a few
- * list operations, and takes a preallocated record from a spare pool.
- * Nothing in probe context sleeps or allocates. Everything that can sleep
- * (allocating spares, creating and removing debugfs directories, freeing
- * exited VMs) is done by one work item on the module's own kthread worker
- * ("apicv_trace"), kicked through an irq_work. Its own thread keeps that
- * work out of the system workqueue and makes it a target of its own for
- * fault injection (/proc/PID/make-it-fail).
+ * rings without locks; a record reaches its VM in one call (at_vm_record()
+ * or at_vm_record_request()), which keeps the aggregates and stores it.
+ * Registering or retiring a VM (rare: VM creation and destruction) takes
+ * at_vm_lock, a spinlock with IRQs off held for a few list operations, and
+ * takes a preallocated record from the spare pool. Nothing in probe
+ * context sleeps or allocates: what can sleep is the worker's (worker.c),
+ * woken from here through an irq_work (at_vm_kick()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -20,19 +19,13 @@
 #include <linux/kthread.h>
 #include <linux/kprobes.h>
 #include <linux/llist.h>
-#include <linux/log2.h>
 #include <linux/mm.h>
-#include <linux/sizes.h>
 #include <linux/sched.h>
-#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/timekeeping.h>
 #include <linux/vmalloc.h>
-#include <linux/workqueue.h>
 
 #include "apicv_trace.h"
-
-#define AT_SPARES 32	/* VM creations absorbed before the worker refills */
 
 static DEFINE_HASHTABLE(at_vm_hash, 8);		/* live VMs by struct kvm * */
 static DEFINE_SPINLOCK(at_vm_lock);		/* hash and list updates */
@@ -42,8 +35,14 @@ DEFINE_MUTEX(at_vm_mutex);			/* list readers vs. freeing */
 static struct at_vm *at_spare[AT_SPARES];	/* claimed with xchg() */
 static LLIST_HEAD(at_orphans);			/* spares given back */
 static atomic_t at_vm_ids = ATOMIC_INIT(0);
-static atomic_t at_nr_allocated = ATOMIC_INIT(0);
 static atomic64_t at_gseq = ATOMIC64_INIT(0);
+static unsigned int at_gen;			/* kvm load generation */
+
+/* What the parameters say (main.c sets them; defaults here) */
+unsigned int at_ring_order = 8;		/* 256 records, 32 KiB per VM */
+unsigned int at_max_vms = 256;
+unsigned int at_max_exited = 64;
+bool at_log_noop;
 
 struct at_ring *at_stream;
 DECLARE_WAIT_QUEUE_HEAD(at_follow_wq);
@@ -52,16 +51,32 @@ bool at_shutting_down;
 struct at_stats at_stats;
 
 static atomic_t at_work_needed = ATOMIC_INIT(0);
-static atomic_t at_clear_exited = ATOMIC_INIT(0);
 static struct irq_work at_irq_work;
-static struct kthread_worker *at_kworker;
-static struct kthread_work at_work;
+static struct kthread_worker *at_kworker;	/* worker.c's: at_vm_wake_init() */
+static struct kthread_work *at_kwork;
 
 u64 at_now(void)
 {
 	return ktime_get_boot_fast_ns();
 }
 NOKPROBE_SYMBOL(at_now);
+
+/*
+ * The kvm load generation. A KVM module going away ends the generation of
+ * recorded call sites: its addresses may be reused, so older sites print
+ * as "?".
+ */
+unsigned int at_kvm_gen(void)
+{
+	return READ_ONCE(at_gen);
+}
+NOKPROBE_SYMBOL(at_kvm_gen);
+
+/* A KVM module went away; callers are serialised (probes.c). */
+void at_kvm_gen_next(void)
+{
+	WRITE_ONCE(at_gen, at_gen + 1);
+}
 
 /* ---------------------------------------------------------------- */
 /* Probe context                                                    */
@@ -219,11 +234,11 @@ struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm, unsigned long mask)
 		return NULL;
 	}
 	if (fresh) {
-		WRITE_ONCE(vm->nr_vcpus, atomic_read(&kvm->online_vcpus));
+		at_vm_note_vcpus(vm, kvm);
 		at_rec_init(&rec, AT_EV_BASELINE);
 		rec.old_mask = mask;
 		rec.new_mask = mask;
-		at_emit(vm, &rec);
+		at_vm_record(vm, &rec);
 	}
 	return vm;
 }
@@ -255,24 +270,27 @@ void at_vm_note_key(struct at_vm *vm, const struct kvm *kvm)
 {
 	const char *name;
 
-	if (atomic_read(&vm->key_state) == 2 || !at_kvm_alive(kvm))
+	if (atomic_read(&vm->key_state) == AT_KEY_VALID || !at_kvm_alive(kvm))
 		return;
 	name = at_kvm_debugfs_name(kvm);
 	if (!name)
 		return;
-	if (atomic_cmpxchg(&vm->key_state, 0, 1) != 0)
+	if (atomic_cmpxchg(&vm->key_state, AT_KEY_NONE, AT_KEY_WRITING) !=
+	    AT_KEY_NONE)
 		return;
 	strscpy(vm->raw_key, name, sizeof(vm->raw_key));
-	atomic_set_release(&vm->key_state, 2);
+	atomic_set_release(&vm->key_state, AT_KEY_VALID);
 	at_vm_kick();
 }
 NOKPROBE_SYMBOL(at_vm_note_key);
 
-/*
- * Update the exact aggregates for one changed bit. KVM serialises changes
- * of one VM's mask (apicv_update_lock from 6.1 on), so per-bit state is
- * written by one CPU at a time; counters are atomic for the 5.10 path.
- */
+/* The VM's vCPU count, as KVM has it now. */
+void at_vm_note_vcpus(struct at_vm *vm, const struct kvm *kvm)
+{
+	WRITE_ONCE(vm->nr_vcpus, atomic_read(&kvm->online_vcpus));
+}
+NOKPROBE_SYMBOL(at_vm_note_vcpus);
+
 /* Count one change of a reason in its flapping slots. */
 static void at_flap_count(struct at_reason_stat *rs, u64 ns)
 {
@@ -306,9 +324,10 @@ unsigned int at_flap_changes(const struct at_reason_stat *rs, u64 now,
 /*
  * Account one change of the VM's mask (@rec: its record). Setter calls of
  * one VM are serialized by KVM (apicv_update_lock, 6.1+), so the plain
- * updates here do not race with each other.
+ * updates here do not race with each other; counters are atomic for the
+ * 5.10 path.
  */
-void at_account(struct at_vm *vm, const struct at_rec *rec)
+static void at_account(struct at_vm *vm, const struct at_rec *rec)
 {
 	unsigned long old = READ_ONCE(vm->mask), new;
 	unsigned int bit = rec->bit;
@@ -391,7 +410,7 @@ u64 at_events_total(void)
 }
 
 /* Stamp and store one record: the VM's ring, then the follow stream. */
-void at_emit(struct at_vm *vm, struct at_rec *rec)
+static void at_emit(struct at_vm *vm, struct at_rec *rec)
 {
 	if (rec->event == AT_EV_APIC_ID && !(rec->flags & AT_F_MATCH) &&
 	    rec->xapic_id != U32_MAX)
@@ -406,6 +425,142 @@ void at_emit(struct at_vm *vm, struct at_rec *rec)
 }
 NOKPROBE_SYMBOL(at_emit);
 
+/*
+ * One record of @vm: a change of its mask (result changed) is accounted
+ * in the aggregates, and every record is stored.
+ */
+void at_vm_record(struct at_vm *vm, struct at_rec *rec)
+{
+	if (rec->result == AT_RES_CHANGED)
+		at_account(vm, rec);
+	at_emit(vm, rec);
+}
+NOKPROBE_SYMBOL(at_vm_record);
+
+static void at_count_result(struct at_vm *vm, unsigned int bit,
+			    unsigned int res)
+{
+	if (bit >= AT_MAX_BITS)
+		return;
+	if (res == AT_RES_NOOP)
+		atomic64_inc(&vm->reason[bit].noops);
+	else if (res == AT_RES_FILTERED)
+		atomic64_inc(&vm->reason[bit].filtered);
+	else if (res == AT_RES_DROPPED)
+		atomic64_inc(&vm->reason[bit].dropped);
+	else if (res == AT_RES_ABSORBED)
+		atomic64_inc(&vm->reason[bit].absorbed);
+}
+NOKPROBE_SYMBOL(at_count_result);
+
+/* Log a request that changed nothing? Clears of clear bits are chatter. */
+static bool at_worth_logging(const struct at_rec *rec)
+{
+	if (READ_ONCE(at_log_noop))
+		return true;
+	if (rec->result == AT_RES_NOOP)
+		return false;
+	return rec->event == AT_EV_SET || at_bit_in(rec->old_mask, rec->bit);
+}
+NOKPROBE_SYMBOL(at_worth_logging);
+
+/*
+ * A request that left @vm's mask as it was (@rec->result says why: noop,
+ * filtered, dropped, absorbed; old_mask is the mask): counted, and stored
+ * if @always or if it is worth it (at_worth_logging()).
+ */
+void at_vm_record_request(struct at_vm *vm, struct at_rec *rec, bool always)
+{
+	at_count_result(vm, rec->bit, rec->result);
+	if (always || at_worth_logging(rec))
+		at_emit(vm, rec);
+}
+NOKPROBE_SYMBOL(at_vm_record_request);
+
+/* ---------------------------------------------------------------- */
+/* Readers: per-VM facts and aggregates                             */
+/* ---------------------------------------------------------------- */
+
+/* KVM's key for @vm, or "<pid>-vm<id>" while KVM's is not known. */
+void at_vm_kvm_key(const struct at_vm *vm, char *out, size_t len)
+{
+	if (at_vm_key_known(vm))
+		strscpy(out, vm->raw_key, len);
+	else
+		snprintf(out, len, "%d-vm%u", vm->pid, vm->id);
+}
+
+bool at_vm_key_known(const struct at_vm *vm)
+{
+	return atomic_read_acquire(&vm->key_state) == AT_KEY_VALID;
+}
+
+/* A VM's display key; caller holds at_vm_mutex or the VM has a dir. */
+void at_vm_key(const struct at_vm *vm, char *out)
+{
+	if (vm->has_dir)
+		strscpy(out, vm->key, AT_KEY_LEN);
+	else
+		at_vm_kvm_key(vm, out, AT_KEY_LEN);
+}
+
+/* The display key of the VM with serial @id; "vm<id>" once it is freed. */
+void at_vm_key_by_id(unsigned int id, char *out)
+{
+	struct at_vm *vm;
+
+	snprintf(out, AT_KEY_LEN, "vm%u", id);
+	mutex_lock(&at_vm_mutex);
+	at_for_each_vm(vm) {
+		if (vm->id == id) {
+			at_vm_key(vm, out);
+			break;
+		}
+	}
+	mutex_unlock(&at_vm_mutex);
+}
+
+/*
+ * Records no reader can get any more: overwritten, abandoned, or cleared
+ * from the history (those are not counted). Exact once writers are done.
+ * Only a ring that ever abandoned a write needs its slots looked at.
+ */
+u64 at_vm_lost(const struct at_vm *vm)
+{
+	u64 floor = READ_ONCE(vm->hist_floor), head = at_ring_head(vm->ring);
+	u64 cap = at_ring_capacity(vm->ring);
+	u64 pos = max(head > cap ? head - cap : 0, floor), lost = pos - floor;
+
+	if (!at_ring_dropped(vm->ring))
+		return lost;
+	for (; pos < head; pos++)
+		lost += !at_ring_present(vm->ring, pos);
+	return lost;
+}
+
+/* Nanoseconds reason @b of @vm was set, up to @end. */
+u64 at_vm_reason_ns(const struct at_vm *vm, unsigned int b, u64 end)
+{
+	const struct at_reason_stat *rs = &vm->reason[b];
+	u64 total = atomic64_read(&rs->total_ns);
+
+	if (READ_ONCE(vm->mask) & BIT(b))
+		total += at_ns_between(READ_ONCE(rs->since_ns), end);
+	return total;
+}
+
+/* Did any reason of @vm flap in the minute before @now (AT_FLAP_MIN changes)? */
+bool at_vm_flapping(const struct at_vm *vm, u64 now)
+{
+	unsigned int b;
+
+	for (b = 0; b < AT_MAX_BITS; b++)
+		if (at_flap_changes(&vm->reason[b], now, AT_FLAP_SLOTS) >=
+		    AT_FLAP_MIN)
+			return true;
+	return false;
+}
+
 /* ---------------------------------------------------------------- */
 /* Process context                                                  */
 /* ---------------------------------------------------------------- */
@@ -416,13 +571,13 @@ NOKPROBE_SYMBOL(at_emit);
  * KiB at the default ring_size takes 64 KiB); vmalloc() takes whole pages
  * (36 KiB). Memory is accounted as really allocated.
  */
-static size_t at_ring_alloc_bytes(unsigned int order)
+size_t at_ring_alloc_bytes(unsigned int order)
 {
 	return PAGE_ALIGN(at_ring_bytes(order));
 }
 
 /* No allocation warning: a failure is counted (alloc_failed), not fatal. */
-static struct at_ring *at_ring_alloc(unsigned int order)
+struct at_ring *at_ring_alloc(unsigned int order)
 {
 	struct at_ring *r = __vmalloc(at_ring_bytes(order),
 				      GFP_KERNEL | __GFP_NOWARN);
@@ -432,269 +587,88 @@ static struct at_ring *at_ring_alloc(unsigned int order)
 	return r;
 }
 
-static size_t at_vm_bytes(unsigned int order)
-{
-	/* kmalloc() rounds a struct this size up to a power of two */
-	return roundup_pow_of_two(sizeof(struct at_vm)) +
-	       at_ring_alloc_bytes(order);
-}
-
-static struct at_vm *at_vm_alloc(void)
-{
-	unsigned int order = READ_ONCE(at_ring_order);
-	struct at_vm *vm;
-
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL | __GFP_NOWARN);
-	if (!vm)
-		goto fail;
-	vm->ring = at_ring_alloc(order);
-	if (!vm->ring)
-		goto fail_ring;
-	INIT_LIST_HEAD(&vm->node);
-	atomic_long_add(at_vm_bytes(order), &at_stats.mem_bytes);
-	atomic_inc(&at_nr_allocated);
-	return vm;
-
-fail_ring:
-	kfree(vm);
-fail:
-	atomic64_inc(&at_stats.alloc_failed);
-	return NULL;
-}
-
-static void at_vm_free(struct at_vm *vm)
-{
-	atomic_long_sub(at_vm_bytes(vm->ring->order), &at_stats.mem_bytes);
-	atomic_dec(&at_nr_allocated);
-	vfree(vm->ring);
-	kfree(vm);
-}
-
-/* Return spares given back by probes to the pool (or free them). */
-static void at_collect_orphans(void)
-{
-	struct llist_node *list = llist_del_all(&at_orphans);
-	struct at_vm *vm, *tmp;
-	int i;
-
-	llist_for_each_entry_safe(vm, tmp, list, orphan) {
-		at_ring_init(vm->ring, vm->ring->order);
-		for (i = 0; i < AT_SPARES; i++)
-			if (!cmpxchg(&at_spare[i], NULL, vm))
-				break;
-		if (i == AT_SPARES)
-			at_vm_free(vm);
-	}
-}
-
 /*
- * Keep spare VM records for probe context, with the current ring_size: up
- * to AT_SPARES, but about 2 MiB of them at most (at least 4) when rings
- * are large.
+ * The spare pool: slot @i holds a spare or NULL. Probe context takes
+ * spares (xchg) and hands back the ones it did not need; the worker fills
+ * the slots (worker.c).
  */
-static void at_refill(void)
+struct at_vm *at_spare_get(unsigned int i)
 {
-	size_t bytes = at_vm_bytes(READ_ONCE(at_ring_order));
-	int want = clamp_t(int, SZ_2M / bytes, 4, AT_SPARES);
-	struct at_vm *vm;
-	int i, have = 0;
-
-	for (i = 0; i < AT_SPARES; i++) {
-		vm = READ_ONCE(at_spare[i]);
-		if (vm && vm->ring->order != READ_ONCE(at_ring_order) &&
-		    cmpxchg(&at_spare[i], vm, NULL) == vm) {
-			at_vm_free(vm);	/* ring_size changed */
-			vm = NULL;
-		}
-		have += !!vm;
-	}
-	for (i = 0; i < AT_SPARES && have < want; i++) {
-		if (READ_ONCE(at_spare[i]))
-			continue;
-		if (atomic_read(&at_nr_allocated) >= READ_ONCE(at_max_vms))
-			return;
-		vm = at_vm_alloc();
-		if (!vm)
-			return;
-		if (cmpxchg(&at_spare[i], NULL, vm))
-			at_vm_free(vm);
-		else
-			have++;
-	}
+	return READ_ONCE(at_spare[i]);
 }
 
-static bool at_key_taken(const char *key, const struct at_vm *self)
+/* Put @new in slot @i if it holds @old; false if it did not. */
+bool at_spare_swap(unsigned int i, struct at_vm *old, struct at_vm *new)
 {
-	struct at_vm *vm;
-
-	list_for_each_entry_rcu(vm, &at_vm_list, node,
-				lockdep_is_held(&at_vm_mutex))
-		if (vm != self && vm->has_dir && !strcmp(vm->key, key))
-			return true;
-	return false;
+	return cmpxchg(&at_spare[i], old, new) == old;
 }
 
-/*
- * Choose the display key: KVM's "<pid>-<fd>", made unique with ".N".
- * KVM's names are at most "<10 digits>-<10 digits>", so base never loses
- * characters to the room kept for the suffix.
- */
-static void at_name_vm(struct at_vm *vm)
+/* The spares probe context took but did not need (an llist of ->orphan). */
+struct llist_node *at_spares_returned(void)
 {
-	char base[AT_KEY_LEN - 8];
-	unsigned int n;
-
-	if (atomic_read_acquire(&vm->key_state) == 2)
-		strscpy(base, vm->raw_key, sizeof(base));
-	else
-		snprintf(base, sizeof(base), "%d-vm%u", vm->pid, vm->id);
-	strscpy(vm->key, base, sizeof(vm->key));
-	for (n = 2; at_key_taken(vm->key, vm) && n < 1000000; n++)
-		snprintf(vm->key, sizeof(vm->key), "%s.%u", base, n);
+	return llist_del_all(&at_orphans);
 }
 
-static void at_work_fn(struct kthread_work *work)
+/* Take an exited VM off the list (worker, at_vm_mutex held). */
+void at_vm_unlist(struct at_vm *vm)
 {
-	LIST_HEAD(doomed);
-	struct at_vm *vm, *tmp;
-	unsigned int exited = 0, limit;
 	unsigned long flags;
 
-	at_collect_orphans();
-	if (READ_ONCE(at_shutting_down))
-		return;
-	at_refill();
+	spin_lock_irqsave(&at_vm_lock, flags);
+	list_del_rcu(&vm->node);
+	spin_unlock_irqrestore(&at_vm_lock, flags);
+}
+
+/*
+ * clear=events: start every live VM's event history afresh. Records are
+ * not touched: readers skip positions below the floor. The aggregates are
+ * kept.
+ */
+void at_vm_clear_events(void)
+{
+	struct at_vm *vm;
 
 	mutex_lock(&at_vm_mutex);
-	/* Name VMs once KVM's key is known, or once they are gone. */
-	list_for_each_entry_rcu(vm, &at_vm_list, node,
-				lockdep_is_held(&at_vm_mutex)) {
-		if (vm->has_dir)
-			continue;
-		if (atomic_read_acquire(&vm->key_state) != 2 &&
-		    !READ_ONCE(vm->exited_ns))
-			continue;
-		at_name_vm(vm);
-		vm->has_dir = true;
-		at_debugfs_add_vm(vm);
-	}
-
-	/*
-	 * Drop the oldest exited VMs beyond max_exited (all, on clear).
-	 * Probes only append to the list (under at_vm_lock); only this
-	 * worker deletes, so a forward walk that saves ->next is safe.
-	 */
-	limit = atomic_xchg(&at_clear_exited, 0) ? 0 : READ_ONCE(at_max_exited);
-	list_for_each_entry_rcu(vm, &at_vm_list, node,
-				lockdep_is_held(&at_vm_mutex))
-		if (READ_ONCE(vm->exited_ns) && !READ_ONCE(vm->kvm))
-			exited++;
-	list_for_each_entry_safe(vm, tmp, &at_vm_list, node) {
-		if (exited <= limit)
-			break;
-		if (!READ_ONCE(vm->exited_ns) || READ_ONCE(vm->kvm))
-			continue;
-		exited--;
-		at_debugfs_remove_vm(vm);
-		spin_lock_irqsave(&at_vm_lock, flags);
-		list_del_rcu(&vm->node);
-		spin_unlock_irqrestore(&at_vm_lock, flags);
-		list_add(&vm->doomed, &doomed);
-	}
+	at_for_each_vm(vm)
+		WRITE_ONCE(vm->hist_floor, at_ring_head(vm->ring));
 	mutex_unlock(&at_vm_mutex);
-
-	if (list_empty(&doomed))
-		return;
-	synchronize_rcu();	/* no reader of at_vm_list still sees them */
-	list_for_each_entry_safe(vm, tmp, &doomed, doomed) {
-		at_vm_free(vm);
-		atomic64_inc(&at_stats.vms_freed);
-	}
 }
 
 static void at_irq_work_fn(struct irq_work *w)
 {
-	if (atomic_xchg(&at_work_needed, 0) && !READ_ONCE(at_shutting_down))
-		kthread_queue_work(at_kworker, &at_work);
+	if (atomic_xchg(&at_work_needed, 0) && !READ_ONCE(at_shutting_down) &&
+	    at_kwork)
+		kthread_queue_work(at_kworker, at_kwork);
 	if (atomic_read(&at_followers))
 		wake_up_interruptible(&at_follow_wq);
 }
 
-/*
- * clear=: forget exited VMs (the worker frees them), and/or start every
- * live VM's event history afresh. Records are not touched: readers skip
- * positions below the floor. The aggregates are kept.
- */
-void at_vm_clear(bool exited, bool events)
+/* What at_vm_kick() queues: the worker's work on its own thread. */
+void at_vm_wake_init(struct kthread_worker *worker, struct kthread_work *work)
 {
-	struct at_vm *vm;
-
-	if (events) {
-		mutex_lock(&at_vm_mutex);
-		at_for_each_vm(vm)
-			WRITE_ONCE(vm->hist_floor, at_ring_head(vm->ring));
-		mutex_unlock(&at_vm_mutex);
-	}
-	if (exited) {
-		atomic_set(&at_clear_exited, 1);
-		at_vm_kick();
-	}
+	at_kworker = worker;
+	at_kwork = work;
 }
 
 int at_vm_init(unsigned int stream_order)
 {
-	int ret;
-
 	at_stream = at_ring_alloc(stream_order);
 	if (!at_stream)
 		return -ENOMEM;
-	at_kworker = kthread_create_worker(0, KBUILD_MODNAME);
-	if (IS_ERR(at_kworker)) {
-		ret = PTR_ERR(at_kworker);
-		goto err_stream;
-	}
 	atomic_long_add(at_ring_alloc_bytes(stream_order), &at_stats.mem_bytes);
 	init_irq_work(&at_irq_work, at_irq_work_fn);
-	kthread_init_work(&at_work, at_work_fn);
-	at_refill();
 	return 0;
-
-err_stream:
-	vfree(at_stream);
-	return ret;
 }
 
-/*
- * Hooks are disarmed: nothing produces events any more. Stop the worker
- * before debugfs goes away, since it creates and removes directories.
- */
+/* Hooks are disarmed: no more wake-ups of the worker or of readers. */
 void at_vm_stop(void)
 {
 	WRITE_ONCE(at_shutting_down, true);
 	irq_work_sync(&at_irq_work);
-	kthread_cancel_work_sync(&at_work);
 }
 
-/*
- * After at_vm_stop() and the removal of every debugfs file (or straight
- * after at_vm_init(), when the module's init fails: no work was queued).
- */
+/* After the worker freed every VM (at_worker_exit()). */
 void at_vm_exit(void)
 {
-	struct at_vm *vm, *tmp;
-	int i;
-
-	kthread_destroy_worker(at_kworker);
-	synchronize_rcu();
-	at_collect_orphans();
-	list_for_each_entry_safe(vm, tmp, &at_vm_list, node) {
-		list_del(&vm->node);
-		at_vm_free(vm);
-	}
-	for (i = 0; i < AT_SPARES; i++) {
-		vm = xchg(&at_spare[i], NULL);
-		if (vm)
-			at_vm_free(vm);
-	}
 	vfree(at_stream);
 }

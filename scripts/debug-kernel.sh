@@ -170,7 +170,8 @@ rm -rf "$root$d"
 mkdir -p "$root$d"
 find "$src/module" -maxdepth 1 -type f \( -name Kbuild -o -name Makefile -o -name '*.[ch]' \) \
 	! -name '*.mod.c' -exec cp {} "$root$d/" \;
-in_root make -C "$rbuild" CC=gcc-12 M="$d" modules >>"$logf" 2>&1 ||
+ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$src/dkms.conf")
+in_root make -C "$rbuild" CC=gcc-12 M="$d" AT_VERSION="$ver" modules >>"$logf" 2>&1 ||
 	{ tail -n 30 "$logf" >&2; die "apicv_trace does not build against $kver (log $logf)"; }
 cp "$root$d/apicv_trace.ko" "$root$d/apicv_trace-unsigned.ko"	# lockdown must refuse this one
 in_root "$rbuild/scripts/sign-file" sha256 "$rbuild/certs/signing_key.pem" \

@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Putting the hooks on KVM (hooks.c defines them): resolving each hook's
+ * function (a compiler's .part.N clone, or the hook_target= override),
+ * arming and disarming the kprobes, re-arming them when kvm comes back
+ * (the module notifier), and what status shows about them (coverage).
+ * Process context only; arming, disarming and status hold at_probes_mutex.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ctype.h>
+#include <linux/delay.h>
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+
+#include "apicv_trace.h"
+
+enum at_probe_state { AT_PROBE_OFF, AT_PROBE_ARMED, AT_PROBE_ABSENT,
+		      AT_PROBE_FAILED, AT_PROBE_NA };
+
+static const char *const at_probe_state_names[] = {
+	[AT_PROBE_OFF] = "waiting-for-kvm", [AT_PROBE_ARMED] = "armed",
+	[AT_PROBE_ABSENT] = "absent", [AT_PROBE_FAILED] = "failed",
+	[AT_PROBE_NA] = "n/a",
+};
+
+/* at_hooks[i] as armed on this kernel: at_probes[i] */
+struct at_probe {
+	const char *target;		/* hook_target= override of base */
+	struct kretprobe rp;		/* rp.kp alone for plain kprobes */
+	char sym[KSYM_NAME_LEN];	/* what was armed (maybe a clone) */
+	char clones[64];		/* unhooked ABI-changing clones seen */
+	enum at_probe_state state;
+	int err;
+};
+
+static DEFINE_MUTEX(at_probes_mutex);
+static struct at_probe at_probes[AT_NR_HOOKS];
+
+/*
+ * hook_target=ROLE=SYMBOL[,ROLE=SYMBOL...] (load time): hook SYMBOL in
+ * place of ROLE's function, exactly as named. For a kernel that renamed a
+ * function, and to test what happens when a target is missing.
+ */
+#define AT_TARGET_MAX	256
+#define AT_TARGET_SYM	128
+static char at_target_param[AT_TARGET_MAX];
+static char at_target_sym[AT_NR_HOOKS][AT_TARGET_SYM];
+
+static int at_target_one(char *item, bool apply)
+{
+	char *sym = strchr(item, '=');
+	size_t len;
+	int i, c;
+
+	if (!sym) {
+		pr_err("hook_target: '%s' is not ROLE=SYMBOL\n", item);
+		return -EINVAL;
+	}
+	*sym++ = '\0';
+	len = strlen(sym);
+	if (!len || len >= AT_TARGET_SYM) {
+		pr_err("hook_target: %s: symbol must be 1..%d characters\n",
+		       item, AT_TARGET_SYM - 1);
+		return -EINVAL;
+	}
+	for (c = 0; c < len; c++) {
+		if (!isalnum(sym[c]) && sym[c] != '_' && sym[c] != '.') {
+			pr_err("hook_target: %s: symbol has a character other than [A-Za-z0-9_.]\n",
+			       item);
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i < AT_NR_HOOKS; i++) {
+		if (strcmp(item, at_hooks[i].role))
+			continue;
+		if (apply) {
+			strscpy(at_target_sym[i], sym, AT_TARGET_SYM);
+			at_probes[i].target = at_target_sym[i];
+		}
+		return 0;
+	}
+	pr_err("hook_target: no hook role '%s' (see status: hook=)\n", item);
+	return -EINVAL;
+}
+
+/* Checks every item first (pass 0): a bad value changes nothing. */
+static int at_set_hook_target(const char *val, const struct kernel_param *kp)
+{
+	char buf[AT_TARGET_MAX], *p, *item;
+	int pass, ret, i;
+
+	if (strlen(val) >= sizeof(buf)) {
+		pr_err("hook_target: longer than %d characters\n", AT_TARGET_MAX - 1);
+		return -EINVAL;
+	}
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; pass && i < AT_NR_HOOKS; i++)
+			at_probes[i].target = NULL;
+		strscpy(buf, val, sizeof(buf));
+		p = strim(buf);
+		while ((item = strsep(&p, ",")) != NULL) {
+			ret = at_target_one(item, pass);
+			if (ret)
+				return ret;
+		}
+	}
+	strscpy(buf, val, sizeof(buf));
+	strscpy(at_target_param, strim(buf), sizeof(at_target_param));
+	return 0;
+}
+
+static const struct kernel_param_ops at_hook_target_ops = {
+	.set = at_set_hook_target,
+	.get = param_get_string,
+};
+
+static struct kparam_string at_target_kps = {
+	.maxlen = sizeof(at_target_param), .string = at_target_param,
+};
+module_param_cb(hook_target, &at_hook_target_ops, &at_target_kps, 0444);
+MODULE_PARM_DESC(hook_target, "ROLE=SYMBOL[,...]: hook SYMBOL instead of ROLE's function (load time)");
+
+/*
+ * Compiler clones. GCC's partial inlining leaves "<f>" as a stub around
+ * "<f>.part.N" with the same arguments, and callers in the same file jump
+ * straight into the clone (Debian 6.12's setter): a hook that opts in
+ * (.part) is placed on the .part clone when there is one, never on both.
+ * .isra and .constprop clones drop or rewrite arguments, so they are not
+ * hooked; when one exists, calls through it are invisible to the hook, and
+ * status says so (clones=).
+ */
+static const char *const at_part_suffixes[] = {
+	".part.0", ".part.1", ".part.2", ".part.3",
+};
+
+static const char *const at_abi_clone_suffixes[] = {
+	".isra.0", ".isra.1", ".constprop.0", ".constprop.1",
+	".constprop.0.isra.0",
+};
+
+static int at_probe_register(int i, const char *suffix)
+{
+	const struct at_hook *h = &at_hooks[i];
+	struct at_probe *p = &at_probes[i];
+
+	memset(&p->rp, 0, sizeof(p->rp));
+	snprintf(p->sym, sizeof(p->sym), "%s%s", p->target ?: h->base, suffix);
+	p->rp.kp.symbol_name = p->sym;
+	if (!h->ret) {
+		p->rp.kp.pre_handler = h->pre;
+		return register_kprobe(&p->rp.kp);
+	}
+	p->rp.entry_handler = h->entry;
+	p->rp.handler = h->exit;
+	p->rp.data_size = h->data_size;
+	p->rp.maxactive = max_t(int, 64, 4 * num_possible_cpus());
+	return register_kretprobe(&p->rp);
+}
+
+/*
+ * Look-ups register a disabled kprobe: it is resolved and checked but
+ * never armed, so unregistering it has nothing to disarm and cannot fail
+ * (a failed disarm would leave this stack variable in kprobes' table).
+ */
+#define AT_LOOKUP_KPROBE(name) \
+	{ .symbol_name = (name), .flags = KPROBE_FLAG_DISABLED }
+
+/* Does @name exist as a probe-able function? (cheap when it does not) */
+static bool at_symbol_exists(const char *name)
+{
+	struct kprobe kp = AT_LOOKUP_KPROBE(name);
+
+	if (register_kprobe(&kp))
+		return false;
+	unregister_kprobe(&kp);
+	return true;
+}
+
+/* Note the .isra/.constprop clones of the hook's base that exist. */
+static void at_probe_find_clones(const struct at_hook *h, struct at_probe *p)
+{
+	char name[KSYM_NAME_LEN];
+	int i;
+
+	p->clones[0] = '\0';
+	for (i = 0; i < ARRAY_SIZE(at_abi_clone_suffixes); i++) {
+		snprintf(name, sizeof(name), "%s%s", h->base,
+			 at_abi_clone_suffixes[i]);
+		if (!at_symbol_exists(name))
+			continue;
+		if (p->clones[0])
+			strlcat(p->clones, ",", sizeof(p->clones));
+		strlcat(p->clones, name, sizeof(p->clones));
+	}
+}
+
+static void at_probe_arm(int n)
+{
+	const struct at_hook *h = &at_hooks[n];
+	struct at_probe *p = &at_probes[n];
+	int i, ret = -ENOENT;
+
+	if (p->state == AT_PROBE_ARMED)
+		return;
+	if (!h->base) {
+		if (p->target)
+			pr_warn("hook_target: %s has no function on this kernel; %s not hooked\n",
+				h->role, p->target);
+		p->state = AT_PROBE_NA;
+		return;
+	}
+	if (p->target) {	/* exactly the symbol the admin named */
+		ret = at_probe_register(n, "");
+		goto out;
+	}
+	for (i = 0; h->part && i < ARRAY_SIZE(at_part_suffixes); i++) {
+		ret = at_probe_register(n, at_part_suffixes[i]);
+		if (ret != -ENOENT)
+			break;
+	}
+	if (ret == -ENOENT)
+		ret = at_probe_register(n, "");
+out:
+	at_probe_find_clones(h, p);
+	p->err = ret;
+	if (!ret) {
+		p->state = AT_PROBE_ARMED;
+		pr_debug("armed %s at %s\n", h->role, p->sym);
+		return;
+	}
+	p->state = ret == -ENOENT ? AT_PROBE_ABSENT : AT_PROBE_FAILED;
+	strscpy(p->sym, p->target ?: h->base, sizeof(p->sym));
+	if (p->state == AT_PROBE_FAILED || p->target)
+		pr_warn("cannot hook %s (%s): %d\n", p->sym, h->role, ret);
+}
+
+static unsigned long at_probe_nmissed(int i)
+{
+	const struct at_probe *p = &at_probes[i];
+
+	return at_hooks[i].ret ? p->rp.nmissed + p->rp.kp.nmissed :
+				 p->rp.kp.nmissed;
+}
+
+/*
+ * unregister_*probe() cannot report failure, but disarming a probe can fail
+ * (an ftrace filter update allocates): the probe would then stay in kprobes'
+ * table, armed, pointing into this module after it is gone. Disable it
+ * first, until that stops failing for memory; unregistering a disabled
+ * probe only unlinks it.
+ */
+static void at_probe_disable(int i)
+{
+	struct at_probe *p = &at_probes[i];
+	unsigned int tries;
+	int ret;
+
+	for (tries = 1; (ret = disable_kprobe(&p->rp.kp)) == -ENOMEM; tries++) {
+		if (tries % 100 == 1)
+			pr_warn("%s (%s): disabling failed (%d), retrying\n",
+				at_hooks[i].role, p->sym, ret);
+		msleep(20);
+	}
+	if (ret)
+		pr_warn("%s (%s): cannot disable: %d\n", at_hooks[i].role,
+			p->sym, ret);
+}
+
+static void at_probe_disarm(int i)
+{
+	struct at_probe *p = &at_probes[i];
+
+	if (p->state != AT_PROBE_ARMED)
+		return;
+	at_probe_disable(i);
+	if (at_hooks[i].ret)
+		unregister_kretprobe(&p->rp);
+	else
+		unregister_kprobe(&p->rp.kp);
+	if (at_probe_nmissed(i))
+		pr_info("%s (%s): %lu missed\n", at_hooks[i].role, p->sym,
+			at_probe_nmissed(i));
+	p->state = AT_PROBE_OFF;
+}
+
+/*
+ * Find a function's address by planting and removing a kprobe on it, as
+ * an indirect call must use it (at_call_address(): IBT).
+ */
+static void *at_resolve(const char *name)
+{
+	struct kprobe kp = AT_LOOKUP_KPROBE(name);
+	void *addr;
+
+	if (register_kprobe(&kp))
+		return NULL;
+	addr = kp.addr;
+	unregister_kprobe(&kp);
+	return at_call_address(addr);
+}
+
+/* Caller holds at_probes_mutex. */
+static int at_arm_all(void)
+{
+	const struct at_probe *setter = &at_probes[AT_H_SETTER];
+	int i;
+
+	/* kvm is loaded when its VM constructor is (whatever hook_target says) */
+	if (!at_symbol_exists(AT_SYM_INIT_VM))
+		return -ENODEV;
+	at_reasons_from_kernel();
+	at_hooks_attach(at_resolve(AT_SYM_RUNNING_VCPU));
+	for (i = 0; i < AT_NR_HOOKS; i++)
+		at_probe_arm(i);
+	/*
+	 * A hook that is missing (a renamed function, a new kernel) loses
+	 * what it alone sees, not the rest: status says which (coverage=).
+	 */
+	if (setter->state != AT_PROBE_ARMED)
+		pr_warn("no inhibit setter hooked (%s: %d): inhibit changes are not traced\n",
+			setter->sym, setter->err);
+	else
+		pr_info("tracing KVM APICv inhibits via %s\n", setter->sym);
+	return 0;
+}
+
+static void at_disarm_all(void)
+{
+	int i;
+
+	for (i = AT_NR_HOOKS - 1; i >= 0; i--) {
+		at_probe_disarm(i);
+		if (at_probes[i].state != AT_PROBE_NA)
+			at_probes[i].state = AT_PROBE_OFF;
+	}
+	/* unregister_*probe() waited for running handlers to finish */
+	at_hooks_detach();
+}
+
+/*
+ * False when kvm is there but its setter could not be hooked: a VM's mask
+ * is then only what it started with.
+ */
+bool at_probes_see_inhibits(void)
+{
+	enum at_probe_state st = READ_ONCE(at_probes[AT_H_SETTER].state);
+
+	return st != AT_PROBE_ABSENT && st != AT_PROBE_FAILED;
+}
+
+unsigned long at_probes_armed(void)
+{
+	unsigned long armed = 0;
+	int i;
+
+	for (i = 0; i < AT_NR_HOOKS; i++)
+		if (at_probes[i].state == AT_PROBE_ARMED)
+			armed |= BIT(i);
+	return armed;
+}
+
+/* full, partial (a hook absent or failed) or waiting (for kvm) */
+const char *at_probes_coverage(void)
+{
+	bool full = true;
+	int i;
+
+	for (i = 0; i < AT_NR_HOOKS; i++)
+		if (at_probes[i].state == AT_PROBE_ABSENT ||
+		    at_probes[i].state == AT_PROBE_FAILED)
+			full = false;
+	return !at_probes_armed() ? "waiting" : full ? "full" : "partial";
+}
+
+/* status holds the lock over its hook lines: one consistent view */
+void at_probes_lock(void)
+{
+	mutex_lock(&at_probes_mutex);
+}
+
+void at_probes_unlock(void)
+{
+	mutex_unlock(&at_probes_mutex);
+}
+
+void at_probe_info(unsigned int i, struct at_probe_info *out)
+{
+	const struct at_hook *h = &at_hooks[i];
+	const struct at_probe *p = &at_probes[i];
+
+	out->role = h->role;
+	out->symbol = h->base ? p->sym : "-";
+	out->kind = h->ret ? "kretprobe" : "kprobe";
+	out->state = at_probe_state_names[p->state];
+	out->nmissed = at_probe_nmissed(i);
+	out->err = p->err;
+	out->clones = p->clones;
+	out->absent = p->state == AT_PROBE_ABSENT;
+	out->failed = p->state == AT_PROBE_FAILED;
+}
+
+/*
+ * Re-arm when kvm comes back; unwind before it goes. A KVM module going
+ * away also ends the generation of recorded call sites (at_kvm_gen_next()).
+ */
+static int at_module_notify(struct notifier_block *nb, unsigned long action,
+			    void *data)
+{
+	static bool vendor_live;	/* a vendor module went live */
+	struct module *mod = data;
+	bool kvm = !strcmp(mod->name, "kvm");
+
+	if (!kvm && strcmp(mod->name, "kvm_amd") && strcmp(mod->name, "kvm_intel"))
+		return NOTIFY_DONE;
+	mutex_lock(&at_probes_mutex);
+	if (action == MODULE_STATE_GOING) {
+		/* a vendor module whose init failed never ran our sites */
+		if (kvm || vendor_live)
+			at_kvm_gen_next();
+		if (kvm)
+			at_disarm_all();
+		else
+			vendor_live = false;
+	} else if (action == MODULE_STATE_LIVE) {
+		if (!kvm)
+			vendor_live = true;
+		else if (at_arm_all())
+			at_disarm_all();	/* all or nothing, as at load */
+	}
+	mutex_unlock(&at_probes_mutex);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block at_module_nb = {
+	.notifier_call = at_module_notify,
+};
+
+int at_probes_init(void)
+{
+	int ret;
+
+	ret = register_module_notifier(&at_module_nb);
+	if (ret)
+		return ret;
+	mutex_lock(&at_probes_mutex);
+	ret = at_arm_all();
+	if (ret == -ENODEV) {
+		at_disarm_all();	/* kvm not loaded yet: wait for it */
+		pr_info("kvm is not loaded; hooks arm when it is\n");
+		ret = 0;
+	} else if (ret) {
+		at_disarm_all();
+	}
+	mutex_unlock(&at_probes_mutex);
+	if (ret)
+		unregister_module_notifier(&at_module_nb);
+	return ret;
+}
+
+void at_probes_exit(void)
+{
+	unregister_module_notifier(&at_module_nb);
+	mutex_lock(&at_probes_mutex);
+	at_disarm_all();
+	mutex_unlock(&at_probes_mutex);
+}

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The process-context half: everything that can sleep. One work item on
+ * the module's own kthread worker ("apicv_trace") allocates spare VM
+ * records for probe context, names VMs and creates their vm/<key>/
+ * directories, trims and frees exited VMs. Its own thread keeps that work
+ * out of the system workqueue and makes it a target of its own for fault
+ * injection (/proc/PID/make-it-fail). Probe context never calls in here:
+ * it kicks the worker through vm.c (at_vm_kick()).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kthread.h>
+#include <linux/llist.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "apicv_trace.h"
+
+static atomic_t at_nr_allocated = ATOMIC_INIT(0);
+static atomic_t at_clear_exited = ATOMIC_INIT(0);
+static struct kthread_worker *at_kworker;
+static struct kthread_work at_work;
+
+/* ---------------------------------------------------------------- */
+/* VM records and the spare pool                                    */
+/* ---------------------------------------------------------------- */
+
+static size_t at_vm_bytes(unsigned int order)
+{
+	/* kmalloc() rounds a struct this size up to a power of two */
+	return roundup_pow_of_two(sizeof(struct at_vm)) +
+	       at_ring_alloc_bytes(order);
+}
+
+static struct at_vm *at_vm_alloc(void)
+{
+	unsigned int order = READ_ONCE(at_ring_order);
+	struct at_vm *vm;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL | __GFP_NOWARN);
+	if (!vm)
+		goto fail;
+	vm->ring = at_ring_alloc(order);
+	if (!vm->ring)
+		goto fail_ring;
+	INIT_LIST_HEAD(&vm->node);
+	atomic_long_add(at_vm_bytes(order), &at_stats.mem_bytes);
+	atomic_inc(&at_nr_allocated);
+	return vm;
+
+fail_ring:
+	kfree(vm);
+fail:
+	atomic64_inc(&at_stats.alloc_failed);
+	return NULL;
+}
+
+static void at_vm_free(struct at_vm *vm)
+{
+	atomic_long_sub(at_vm_bytes(vm->ring->order), &at_stats.mem_bytes);
+	atomic_dec(&at_nr_allocated);
+	vfree(vm->ring);
+	kfree(vm);
+}
+
+/* Return spares given back by probes to the pool (or free them). */
+static void at_collect_orphans(void)
+{
+	struct llist_node *list = at_spares_returned();
+	struct at_vm *vm, *tmp;
+	int i;
+
+	llist_for_each_entry_safe(vm, tmp, list, orphan) {
+		at_ring_init(vm->ring, vm->ring->order);
+		for (i = 0; i < AT_SPARES; i++)
+			if (at_spare_swap(i, NULL, vm))
+				break;
+		if (i == AT_SPARES)
+			at_vm_free(vm);
+	}
+}
+
+/*
+ * Keep spare VM records for probe context, with the current ring_size: up
+ * to AT_SPARES, but about 2 MiB of them at most (at least 4) when rings
+ * are large.
+ */
+static void at_refill(void)
+{
+	size_t bytes = at_vm_bytes(READ_ONCE(at_ring_order));
+	int want = clamp_t(int, SZ_2M / bytes, 4, AT_SPARES);
+	struct at_vm *vm;
+	int i, have = 0;
+
+	for (i = 0; i < AT_SPARES; i++) {
+		vm = at_spare_get(i);
+		if (vm && vm->ring->order != READ_ONCE(at_ring_order) &&
+		    at_spare_swap(i, vm, NULL)) {
+			at_vm_free(vm);	/* ring_size changed */
+			vm = NULL;
+		}
+		have += !!vm;
+	}
+	for (i = 0; i < AT_SPARES && have < want; i++) {
+		if (at_spare_get(i))
+			continue;
+		if (atomic_read(&at_nr_allocated) >= READ_ONCE(at_max_vms))
+			return;
+		vm = at_vm_alloc();
+		if (!vm)
+			return;
+		if (!at_spare_swap(i, NULL, vm))
+			at_vm_free(vm);
+		else
+			have++;
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Naming and trimming                                              */
+/* ---------------------------------------------------------------- */
+
+static bool at_key_taken(const char *key, const struct at_vm *self)
+{
+	struct at_vm *vm;
+
+	at_for_each_vm(vm)
+		if (vm != self && vm->has_dir && !strcmp(vm->key, key))
+			return true;
+	return false;
+}
+
+/*
+ * Choose the display key: KVM's "<pid>-<fd>", made unique with ".N".
+ * KVM's names are at most "<10 digits>-<10 digits>", so base never loses
+ * characters to the room kept for the suffix.
+ */
+static void at_name_vm(struct at_vm *vm)
+{
+	char base[AT_KEY_LEN - 8];
+	unsigned int n;
+
+	at_vm_kvm_key(vm, base, sizeof(base));
+	strscpy(vm->key, base, sizeof(vm->key));
+	for (n = 2; at_key_taken(vm->key, vm) && n < 1000000; n++)
+		snprintf(vm->key, sizeof(vm->key), "%s.%u", base, n);
+}
+
+static void at_work_fn(struct kthread_work *work)
+{
+	LIST_HEAD(doomed);
+	struct at_vm *vm, *tmp;
+	unsigned int exited = 0, limit;
+
+	at_collect_orphans();
+	if (READ_ONCE(at_shutting_down))
+		return;
+	at_refill();
+
+	mutex_lock(&at_vm_mutex);
+	/* Name VMs once KVM's key is known, or once they are gone. */
+	at_for_each_vm(vm) {
+		if (vm->has_dir)
+			continue;
+		if (!at_vm_key_known(vm) && !READ_ONCE(vm->exited_ns))
+			continue;
+		at_name_vm(vm);
+		vm->has_dir = true;
+		at_debugfs_add_vm(vm);
+	}
+
+	/*
+	 * Drop the oldest exited VMs beyond max_exited (all, on clear).
+	 * Probes only append to the list (under at_vm_lock); only this
+	 * worker deletes, so a forward walk that saves ->next is safe.
+	 */
+	limit = atomic_xchg(&at_clear_exited, 0) ? 0 : READ_ONCE(at_max_exited);
+	at_for_each_vm(vm)
+		if (READ_ONCE(vm->exited_ns) && !READ_ONCE(vm->kvm))
+			exited++;
+	list_for_each_entry_safe(vm, tmp, &at_vm_list, node) {
+		if (exited <= limit)
+			break;
+		if (!READ_ONCE(vm->exited_ns) || READ_ONCE(vm->kvm))
+			continue;
+		exited--;
+		at_debugfs_remove_vm(vm);
+		at_vm_unlist(vm);
+		list_add(&vm->doomed, &doomed);
+	}
+	mutex_unlock(&at_vm_mutex);
+
+	if (list_empty(&doomed))
+		return;
+	synchronize_rcu();	/* no reader of at_vm_list still sees them */
+	list_for_each_entry_safe(vm, tmp, &doomed, doomed) {
+		at_vm_free(vm);
+		atomic64_inc(&at_stats.vms_freed);
+	}
+}
+
+/* clear=exited: forget exited VMs (the worker frees them). */
+void at_worker_clear_exited(void)
+{
+	atomic_set(&at_clear_exited, 1);
+	at_vm_kick();
+}
+
+/* ---------------------------------------------------------------- */
+/* Start and stop                                                   */
+/* ---------------------------------------------------------------- */
+
+int at_worker_init(void)
+{
+	at_kworker = kthread_create_worker(0, KBUILD_MODNAME);
+	if (IS_ERR(at_kworker))
+		return PTR_ERR(at_kworker);
+	kthread_init_work(&at_work, at_work_fn);
+	at_vm_wake_init(at_kworker, &at_work);
+	at_refill();
+	return 0;
+}
+
+/*
+ * Hooks are disarmed: nothing produces events any more. Stop the worker
+ * before debugfs goes away, since it creates and removes directories.
+ */
+void at_worker_stop(void)
+{
+	at_vm_stop();
+	kthread_cancel_work_sync(&at_work);
+}
+
+/*
+ * After at_worker_stop() and the removal of every debugfs file (or
+ * straight after at_worker_init(), when the module's init fails: no work
+ * was queued). Frees every VM record.
+ */
+void at_worker_exit(void)
+{
+	struct at_vm *vm, *tmp;
+	int i;
+
+	kthread_destroy_worker(at_kworker);
+	synchronize_rcu();
+	at_collect_orphans();
+	list_for_each_entry_safe(vm, tmp, &at_vm_list, node) {
+		list_del(&vm->node);
+		at_vm_free(vm);
+	}
+	for (i = 0; i < AT_SPARES; i++) {
+		vm = at_spare_get(i);
+		if (vm && at_spare_swap(i, vm, NULL))
+			at_vm_free(vm);
+	}
+}

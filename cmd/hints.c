@@ -3,11 +3,11 @@
  * hints.c - reason explanations.
  *
  * Every statement here was checked against the sources named next to it:
- * the Debian kernel sources (6.1: linux-source-6.1 6.1.192-2; other lines:
- * ../shared/notes/kvm-versions.md, which cites 5.10.223, 6.12.117, 7.2.13
- * and 7.3.4 by file:line) and QEMU 7.2 (Debian bookworm qemu
- * 7.2+dfsg-7+deb12u18). A wrong hint is a bug: fix it here and in the
- * man page (HINTS).
+ * the Debian kernel sources (6.1: linux-source-6.1 6.1.192-2; the other
+ * lines 5.10.223, 6.12.117, 7.2.13 and 7.3.4, by file:line; what differs
+ * per line is in docs/kernels.md, "Who sets each reason") and QEMU 7.2
+ * (Debian bookworm qemu 7.2+dfsg-7+deb12u18). A wrong hint is a bug: fix
+ * it here and in the man page (HINTS).
  */
 #include "hints.h"
 
@@ -37,8 +37,8 @@ static const struct hint hints[] = {
 	/*
 	 * 6.1 hyperv.c:85-131 synic_update_vector(): set while any vCPU has a
 	 * SynIC SINT with AutoEOI. 5.10 hyperv.c:919 kvm_hv_activate_synic()
-	 * sets it for good as soon as SynIC is activated (kvm-versions.md
-	 * section 6). QEMU 7.2 target/i386/cpu.c:7008 "hv-avic", :6809 alias
+	 * sets it for good as soon as SynIC is activated (docs/kernels.md,
+	 * "Who sets each reason"). QEMU 7.2 target/i386/cpu.c:7008 "hv-avic", :6809 alias
 	 * "hv-apicv"; kvm.c:963-967 sets HV_DEPRECATING_AEOI_RECOMMENDED;
 	 * docs/system/i386/hyperv.rst:180-185.
 	 */
@@ -65,7 +65,9 @@ static const struct hint hints[] = {
 	 * 6.1 svm.c:3737-3749 svm_enable_irq_window(): "IRQ window is not
 	 * needed when AVIC is enabled, unless we have pending ExtINT since it
 	 * cannot be injected via AVIC"; svm.c:3130-3144 cleared on the
-	 * interrupt-window exit. 7.2+: a counter (kvm-versions.md 3.4).
+	 * interrupt-window exit. 7.2+: a counter of interrupt-window requests;
+	 * while another reason inhibits, a request is only counted and the
+	 * setter is not called (docs/kernels.md, "Setters").
 	 */
 	{ "IRQWIN",
 	  "KVM must open an interrupt window to inject an ExtINT interrupt, "
@@ -82,7 +84,9 @@ static const struct hint hints[] = {
 	 * xAPIC ID != (u8)vcpu_id, from guest writes (lapic.c:2150) and
 	 * KVM_SET_LAPIC; never cleared in 6.1. 6.12 lapic.c:263 + 465-478
 	 * (7.2 :283, 7.3 :293): set or cleared on every APIC map rebuild.
-	 * Removal of the sticky form: ~v6.3 (kvm-versions.md section 8).
+	 * Removal of the sticky form: ~v6.3, "KVM: x86: Allow APICv APIC ID
+	 * inhibit to be cleared" (docs/kernels.md, "The sticky
+	 * APIC_ID_MODIFIED fix").
 	 */
 	{ "APIC_ID_MODIFIED",
 	  "a vCPU's xAPIC ID differs from its vCPU id (truncated to 8 bits): "
@@ -122,7 +126,8 @@ static const struct hint hints[] = {
 	/*
 	 * 6.1 x86.c:9707-9709 (DISABLE when !enable_apicv); svm.c:222 avic
 	 * defaults to off (also 5.10, 6.12); 7.2/7.3 avic=auto: Zen 4+ with
-	 * x2AVIC (kvm-versions.md section 7); Intel: kvm_intel enable_apicv.
+	 * x2AVIC, i.e. X2AVIC && (Zen 4 || family >= 0x1A) (docs/kernels.md,
+	 * "Enabling AVIC"); Intel: kvm_intel enable_apicv.
 	 */
 	{ "DISABLE",
 	  "APIC virtualization is off for the whole host, so KVM marks every "

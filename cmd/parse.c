@@ -3,42 +3,31 @@
  * parse.c - key=value lines of apicv_trace's files; see parse.h.
  */
 #include "parse.h"
+#include "format.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *const vms_keys[] = {
-	"vm", "pid", "comm", "vcpus", "apicv", "for_ms", "mask", "reasons",
-	"transitions", "events", "lost", "status", "flapping", NULL
-};
+/*
+ * The keys of each line kind, from the module's own list of them
+ * (module/format.h, which debugfs.c prints with): what is not here goes
+ * to "extra" in JSON.
+ */
+#define AT_KEY_NAME(key, description) #key,
 
-const char *const state_head_keys[] = {
-	"vm", "id", "pid", "comm", "vcpus", "status", "baseline",
-	"apicv", "since_ns", "for_ms", "mask", "reasons",
-	"created_ns", "exited_ns", "life_ms", "transitions", "events", "lost",
-	"flapping", NULL
-};
-
+const char *const vms_keys[] = { AT_VMS_KEYS(AT_KEY_NAME) NULL };
+const char *const state_head_keys[] = { AT_STATE_HEAD_KEYS(AT_KEY_NAME) NULL };
 const char *const state_reason_keys[] = {
-	"reason", "bit", "now", "sets", "clears", "noops", "filtered",
-	"dropped", "absorbed", "inhibited_ms", "share_pct", "sticky",
-	"changes_10s", "changes_60s", "flapping", "last_set_ns",
-	"last_set_site", "last_clear_ns", "last_clear_site", "since_ns", NULL
+	AT_STATE_REASON_KEYS(AT_KEY_NAME) NULL
 };
-
 const char *const mismatch_keys[] = {
-	"apic_id_mismatch", "vcpu_id", "xapic_id", "compared_with", "ns",
-	"site", NULL
+	AT_MISMATCH_WORD, AT_MISMATCH_KEYS(AT_KEY_NAME) NULL
 };
+const char *const event_keys[] = { AT_EVENT_KEYS(AT_KEY_NAME) NULL };
+const char *const lost_keys[] = { AT_LOST_KEYS(AT_KEY_NAME) NULL };
 
-const char *const event_keys[] = {
-	"seq", "ns", "vm", "vcpu", "cpu", "tid", "comm", "event", "reason",
-	"bit", "old", "new", "result", "site", "vcpu_id", "xapic_id", "match",
-	"inhibit", "alias", "side", "init", "missed", "value", NULL
-};
-
-const char *const lost_keys[] = { "lost", "vm", NULL };
+#undef AT_KEY_NAME
 
 int key_known(const char *const *keys, const char *key)
 {
@@ -438,7 +427,7 @@ int state_parse(struct state *s, const char *text, size_t len)
 			s->have_head |= 1 << bit;
 		} else if (!strcmp(k, "reason") && rec_str(r, "reason")) {
 			s->reason[s->nreasons++] = r;
-		} else if (!strcmp(k, "apic_id_mismatch")) {
+		} else if (!strcmp(k, AT_MISMATCH_WORD)) {
 			s->mismatch = r;
 		}
 		/* any other line kind: from a newer module, ignored */

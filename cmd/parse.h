@@ -100,7 +100,10 @@ const struct rec *state_reason(const struct state *s, const char *name);
 enum ev_kind { EV_NONE, EV_RECORD, EV_LOST };
 enum ev_kind event_kind(const struct rec *r);
 
-/* Keys each kind of line is documented with (for "extra" in JSON). */
+/*
+ * The keys of each kind of line, NULL-terminated, as module/format.h lists
+ * them (for "extra" in JSON: keys not listed go there).
+ */
 extern const char *const vms_keys[];
 extern const char *const state_head_keys[];
 extern const char *const state_reason_keys[];

@@ -2,7 +2,7 @@
 /*
  * util.c - durations, times, text cleaning, JSON and Prometheus escaping.
  */
-#include "cmd.h"
+#include "util.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -3,6 +3,11 @@
  * view_list.c - `apicv-trace` with no command: one line per VM.
  */
 #include "cmd.h"
+#include "files.h"
+#include "parse.h"
+#include "util.h"
+#include "vms.h"
+#include "views.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,19 +102,11 @@ int view_list(const struct ctx *c)
 	size_t i, j, w[NCOL];
 	struct row *rows;
 	struct vms v;
-	char *text;
-	size_t len;
 	int rc;
 
-	rc = read_rel(c, "vms", &text, &len, 0);
+	rc = vms_read(c, &v);
 	if (rc)
 		return rc;
-	if (vms_parse(&v, text, len)) {
-		free(text);
-		errmsg("out of memory");
-		return EX_ERROR;
-	}
-	free(text);
 	if (c->json) {
 		rc = list_json(c, &v);
 		vms_free(&v);

@@ -10,6 +10,11 @@
  * the error goes to stderr, with its exit code).
  */
 #include "cmd.h"
+#include "files.h"
+#include "parse.h"
+#include "util.h"
+#include "vms.h"
+#include "views.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -108,14 +113,7 @@ int view_prom(const struct ctx *c)
 	size_t len, i, n = 0;
 	int rc;
 
-	rc = read_rel(c, "vms", &text, &len, 0);
-	if (!rc && vms_parse(&v, text, len)) {
-		free(text);
-		errmsg("out of memory");
-		rc = EX_ERROR;
-	} else if (!rc) {
-		free(text);
-	}
+	rc = vms_read(c, &v);
 	family("apicv_trace_up", "gauge",
 	       "1 if the apicv_trace module's files could be read, else 0.");
 	printf("apicv_trace_up %d\n", rc ? 0 : 1);

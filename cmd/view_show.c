@@ -8,7 +8,12 @@
  * the VMM's local APIC restores (lapic_set records).
  */
 #include "cmd.h"
+#include "files.h"
 #include "hints.h"
+#include "parse.h"
+#include "util.h"
+#include "vms.h"
+#include "views.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -642,15 +647,9 @@ int view_show(const struct ctx *c, const char *arg)
 	int rc;
 
 	memset(&d, 0, sizeof(d));
-	rc = read_rel(c, "vms", &text, &len, 0);
+	rc = vms_read(c, &v);
 	if (rc)
 		return rc;
-	if (vms_parse(&v, text, len)) {
-		free(text);
-		errmsg("out of memory");
-		return EX_ERROR;
-	}
-	free(text);
 	vm = vm_lookup(c, &v, arg, &rc);
 	if (!vm) {
 		vms_free(&v);

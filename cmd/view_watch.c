@@ -9,7 +9,11 @@
  * end: the module is going away (or, with --dir, the copy ends).
  */
 #include "cmd.h"
+#include "files.h"
 #include "hints.h"
+#include "parse.h"
+#include "util.h"
+#include "views.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -131,10 +135,12 @@ static void json_event(const struct rec *r)
 	json_flag("match", r, 0);
 	json_flag("inhibit", r, 0);
 	json_flag("alias", r, 0);
+	json_field_u64(stdout, r, "apic_id");
 	json_flag("side", r, 1);
 	json_flag("init", r, 1);
 	json_flag("missed", r, 1);
 	json_field_str(stdout, r, "value");
+	json_field_str(stdout, r, "was");
 	putchar(',');
 	json_extra(stdout, r, event_keys);
 	fputs("}\n", stdout);

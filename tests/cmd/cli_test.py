@@ -20,24 +20,17 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tally import Tally  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "fixtures")
 SCHEMA = os.path.join(HERE, "..", "..", "cmd", "apicv-trace.schema.json")
 VALIDATE = os.path.join(HERE, "validate.py")
 PROMTOOL_SH = os.path.join(HERE, "promtool.sh")
 
-passed = 0
-failed = 0
-
-
-def ok(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {what}", file=sys.stderr)
-    return cond
+tally = Tally("cli_test")
+ok = tally.ok
 
 
 def run(binary, *args, env=None, timeout=30, input=None):
@@ -390,6 +383,11 @@ def test_json(b, tmp):
     ap = [e for e in w if e.get("event") == "apic_id"][0]
     ok(ap["vcpu_id"] == 256 and ap["match"] is False and ap["inhibit"] is True and ap["alias"] is True
        and ap["side"] is False, "watch --json apic_id")
+    ls = [e for e in w if e.get("event") == "lapic_set"][0]
+    ok(ls["apic_id"] == 0 and ls["extra"] == {}, f"watch --json lapic_set: apic_id known, not extra: {ls}")
+    ab = [e for e in w if e.get("event") == "apic_base"][0]
+    ok(ab["value"] == "0xfee00900" and ab["was"] == "0xfee00d00" and ab["extra"] == {},
+       f"watch --json apic_base: was known, not extra: {ab}")
     fut = [e for e in w if e.get("event") == "future_kind"][0]
     ok(fut["extra"] == {"future_key": "1"} and fut["site"] == "?" and fut["reason"] is None,
        "watch --json unknown event kind passed through")
@@ -565,17 +563,16 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             for t in [test_usage, test_list, test_show, test_malformed, test_errors,
                       test_proc_comm, test_watch]:
-                before = failed
+                before = tally.failed
                 t(b)
-                print(f"  {t.__name__}: {'ok' if failed == before else 'FAILED'}")
+                print(f"  {t.__name__}: {'ok' if tally.failed == before else 'FAILED'}")
             test_json(b, tmp)
             print(f"  test_json: done")
             test_prom(b, promtool)
             print(f"  test_prom: done")
             test_coverage(b, promtool)
             print(f"  test_coverage: done")
-    print(f"cli_test: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return tally.done()
 
 
 if __name__ == "__main__":

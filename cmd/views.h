@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * views.h - the commands, one view_*.c each; each returns an exit code.
+ */
+#ifndef APICV_TRACE_VIEWS_H
+#define APICV_TRACE_VIEWS_H
+
+#include "cmd.h"
+
+int view_list(const struct ctx *c);
+int view_show(const struct ctx *c, const char *vm);
+int view_watch(const struct ctx *c, const char *vm, const char *reasons,
+	       int new_only);
+int view_prom(const struct ctx *c);
+
+#endif

@@ -3,7 +3,9 @@
 #        scripts/buildroot.sh LINE --dkms-build SRCDIR  dkms add + build -k KVER in the root,
 #                                                       print the built .ko (host path)
 #        scripts/buildroot.sh LINE --w1 SRCDIR          make -C module W=1 C=1 (sparse) in
-#                                                       the root, print the diagnostics
+#                                                       the root, print the diagnostics;
+#                                                       then no circle of calls between
+#                                                       module/'s objects
 #        scripts/buildroot.sh LINE --dkms-refuses SRCDIR  dkms build must refuse (exit 77)
 #                                                       KVER's config minus each of
 #                                                       BUILD_EXCLUSIVE_CONFIG's options
@@ -24,7 +26,9 @@
 #       a kernel was not refused); 2 usage;
 #       3 the module source does not compile (the toolchain self-test passed);
 #       4 (--w1 only) it compiles, with warnings (compiler or sparse);
-#       5 (--dkms-refuses only) this release's dkms has no BUILD_EXCLUSIVE_CONFIG.
+#       5 (--dkms-refuses only) this release's dkms has no BUILD_EXCLUSIVE_CONFIG;
+#       6 (--w1 only) the files of module/ call each other in a circle
+#         (scripts/call-graph.py on the objects).
 # shellcheck disable=SC2016 # dpkg-query formats and sh -c scripts: single quotes on purpose
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -399,6 +403,17 @@ w1_build() {
 		exit 4
 	fi
 	log "$name: W=1 C=1 build clean ($nchk files through sparse); compiled by: $(cc_of_ko /tmp/apicv-w1/module/apicv_trace.ko)"
+	# The module's files form a ladder: no circle of calls, in the objects
+	# this kernel's compiler made (one .o per .c; not the linked module).
+	local objs=()
+	mapfile -t objs < <(find "$root/tmp/apicv-w1/module" -maxdepth 1 -name '*.o' \
+		! -name apicv_trace.o ! -name '*.mod.o' ! -name '.*' | sort)
+	if ! python3 "$SCRIPTS_DIR/call-graph.py" --name module-call-graph "${objs[@]}" >>"$logf" 2>&1; then
+		grep -E 'FAIL|call-graph:' "$logf"
+		log "$name: the files of module/ call each other in a circle (log $logf)"
+		exit 6
+	fi
+	log "$name: $(grep 'module-call-graph:' "$logf")"
 	rm -rf "$root/tmp/apicv-w1"
 }
 

@@ -20,7 +20,9 @@
 #   buildroot-LINE  a debootstrap root of the line's release with the kernel's
 #                   own gcc, linux-headers-KVER, dkms and sparse (buildroot.sh)
 #   dkms-LINE       dkms add + build in that root: the .ko that e2e-LINE loads
-#   w1-sparse-LINE  make W=1 C=1 in that root: any diagnostic fails
+#   w1-sparse-LINE  make W=1 C=1 in that root: any diagnostic fails, and so
+#                   does a circle of calls between module/'s files
+#                   (scripts/call-graph.py on the objects)
 #   e2e-LINE        the QEMU end-to-end suite on the kernel (e2e.sh), results
 #                   in $APICV_CACHE/results/LINE
 #   stress-LINE     the stress test in its short form (stress.sh --short: VMs
@@ -44,7 +46,7 @@ set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,38s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,44s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 top=$(cd "$SCRIPTS_DIR/.." && pwd)
 all_kinds="setup ring reason-fmt cmd kernel buildroot dkms w1-sparse dkms-refuses e2e stress bench-smoke"
 [[ ${1:-} == -* ]] && usage

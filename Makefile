@@ -45,6 +45,7 @@ clean:
 	-$(MAKE) -C module KVER=$(KVER) KDIR=$(KDIR) clean
 	$(MAKE) -C tests/ring clean
 	$(MAKE) -C tests/e2e clean
+	$(MAKE) -C tests/stress clean
 	$(MAKE) -C cmd clean
 	$(MAKE) -C tests/cmd clean
 	$(MAKE) -C tests/bench clean
@@ -70,7 +71,7 @@ check-debug:
 
 .PHONY: check-debug
 
-# make stress (issue 6): VMs churned by several processes while every file
+# make stress: VMs churned by several processes while every file
 # is read and followed, apicv_trace reloaded many times and kvm now and
 # then, a ring flood; exact per-VM accounting against the kernel's
 # tracepoint, memory back after unload. One QEMU boot of Debian's LINE.

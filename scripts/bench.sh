@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: scripts/bench.sh [--smoke] [-k LINE] [-o DIR] [--no-wait]
 #
-# `make bench` (issue 5): measures, and prints one table (median, min, max
+# `make bench`: measures, and prints one table (median, min, max
 # over repeated runs) with the targets' verdicts:
 #  1. record cost: ns per at_ring_write() of a struct at_rec, 1 and 2
 #     writers on one ring, in a guest kernel against the kernel's own

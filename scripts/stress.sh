@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: scripts/stress.sh [-k LINE] [-m apicv_trace.ko] [-d SECONDS] [--short] [-o RESULTS]
 #
-# The stress test (issue 6): boots kernel LINE (default 6.1) once in QEMU
+# The stress test: boots kernel LINE (default 6.1) once in QEMU
 # with kvm_amd avic=1 force_avic=1 (5.10: avic=1), runs tests/stress/stress.sh
 # there: processes creating and destroying VMs for SECONDS while every file
 # is read, follow readers stream, apicv_trace is unloaded and loaded many
@@ -44,10 +44,11 @@ rm -rf "$results"
 mkdir -p "$results"
 
 make -s -C "$top/tests/e2e" >&2
+make -s -C "$top/tests/stress" >&2
 payload=$(mktemp -d "${TMPDIR:-/tmp}/apicv-stress.XXXXXX")
 trap 'rm -rf "$payload"' EXIT
 ko_unpack "$ko" "$payload/apicv_trace.ko"
-cp "$top/tests/e2e/kvmdrive" "$top/tests/e2e/kernel-line.sh" "$top/tests/stress/stress.sh" "$payload/"
+cp "$top/tests/e2e/"{kvmdrive,kernel-line.sh} "$top/tests/stress/"{stressdrive,stress.sh} "$payload/"
 args=()
 ((short)) && args+=(--short)
 [[ -n $dur ]] && args+=(-d "$dur")

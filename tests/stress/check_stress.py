@@ -11,13 +11,14 @@ transitions, its per-reason sets and clears, and the changes kept in its
 ring (plus what it says it lost) equal what the kernel's own tracepoint
 counted for the VM. The tracepoint's lines carry the thread id; each VM
 was made by a thread of its own and its vCPUs' ioctls by threads of their
-own (kvmdrive churn logs them, pid_max is raised so none is reused), so
-every line maps to one VM. The lines are parsed and followed with the e2e
-checker's functions (tests/e2e/check.py: TP, tp_changes: one VM's mask
-through its lines, which handles 7.2+'s second IRQWIN line per call). On
-5.10 the tracepoint only fires when activation flips, which never happens
-under TCG: its lines must be none, and the VMs' counts are held against
-what kvmdrive did (PIT reinject on/off, as check.py's wrap check does).
+own (stressdrive churn logs them, pid_max is raised so none is reused),
+so every line maps to one VM. The lines are parsed and followed with the
+parsers the e2e checker uses (tests/lib/atlines.py: TP, tp_changes: one
+VM's mask through its lines, which handles 7.2+'s second IRQWIN line per
+call). On 5.10 the tracepoint only fires when activation flips, which
+never happens under TCG: its lines must be none, and the VMs' counts are
+held against what the churn did (PIT reinject on/off, as check.py's wrap
+check does).
 
 Then: every VM that lived between a load and a snapshot of it is there
 (nothing missed); the flood (a ring of 64 records wrapped many times)
@@ -33,10 +34,12 @@ import os
 import re
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-import check as E  # noqa: E402  (the e2e checker: parsers and check())
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from atlines import (G510, GENS, TP, TP510, expected_changes, kvmdrive,  # noqa: E402
+                     parse_state, records, tokens, tp_changes)
+import checks  # noqa: E402
+from checks import FAILED, PASSED, check, parse_reasons  # noqa: E402
 
-check, tokens, records = E.check, E.tokens, E.records
 FIG = {}
 
 
@@ -47,7 +50,7 @@ def rd(path):
             opener = gzip.open if p.endswith(".gz") else open
             with opener(p, "rt", errors="replace") as f:
                 return f.read()
-    check(f"file {os.path.relpath(path, BASE)} exists", False, "missing")
+    check(f"file {os.path.relpath(path, checks.BASE)} exists", False, "missing")
     return ""
 
 
@@ -56,7 +59,7 @@ def ls(d):
 
 
 def sections(text):
-    """A kvmdrive snapshot: {path: text}."""
+    """A stressdrive snapshot: {path: text}."""
     out, name, buf = {}, None, []
     for l in text.splitlines(keepends=True):
         if l.startswith("=== "):
@@ -102,7 +105,7 @@ def worker_vms(base):
 
 def flood_vm(base):
     """The flooded VM: (pid, kvmdrive STEP lines)."""
-    _, steps, vms = E.kvmdrive(rd(os.path.join(base, "flood.kvmdrive")))
+    _, steps, vms = kvmdrive(rd(os.path.join(base, "flood.kvmdrive")))
     if not check("flood: kvmdrive made one VM", len(vms) == 1, str(vms)):
         return None, []
     return vms[0].split("-")[0], steps, vms[0]
@@ -122,14 +125,14 @@ def trace_lines(base, gen):
         check(f"trace segment {s}: no line overwritten (overrun {sum(over)})",
               over and sum(over) == 0, stats[:200])
         for l in text.splitlines():
-            m = E.TP.match(l)
+            m = TP.match(l)
             if m:
                 by_tid.setdefault(m.group(2), []).append(l)
                 n += 1
-            elif E.TP510.match(l):
+            elif TP510.match(l):
                 n510 += 1
     FIG["tracepoint_lines"] = n + n510
-    if gen == E.G510:
+    if gen == G510:
         check(f"trace 5.10: no activation flip under TCG, no kvm_apicv_update_request line ({n510})",
               n510 == 0 and n == 0)
     else:
@@ -160,14 +163,14 @@ def snap_vms(sec):
     for p, text in sec.items():
         if p.startswith("vm/") and p.endswith("/state"):
             key = p[3:-6]
-            head, _, _ = E.parse_state(text)
+            head, _, _ = parse_state(text)
             out[head.get("pid", "?")] = (key, text, sec.get(f"vm/{key}/events", ""))
     return out
 
 
 def ring_view(state, events):
     """(head tokens, reasons, kept records, lost from the events file)."""
-    head, reasons, _ = E.parse_state(state)
+    head, reasons, _ = parse_state(state)
     recs = records(events)
     lost = sum(int(tokens(l)["lost"]) for l in events.splitlines() if l.startswith("lost="))
     return head, reasons, recs, lost
@@ -187,11 +190,11 @@ def tp_of(vm, by_tid, names):
         m = re.search(r"\s(\d+)(?:\.(\d+))?: kvm_apicv", l)
         return int(m.group(1)), int(m.group(2) or 0)
     lines.sort(key=stamp)
-    return E.tp_changes("\n".join(lines), names)
+    return tp_changes("\n".join(lines), names)
 
 
 def expected_510(vm):
-    """5.10: what kvmdrive churn did: DISABLE at creation (APICv off under
+    """5.10: what stressdrive churn did: DISABLE at creation (APICv off under
     TCG), PIT_REINJ set at KVM_CREATE_PIT2, off/on per round, cleared when
     the PIT is freed."""
     p = int(vm["pit_rounds"])
@@ -273,7 +276,7 @@ def check_churn(base, gen, snaps, wvms, by_tid, names, tl, flood_pid):
         if tag.startswith("flood"):
             continue
         for pid, (key, state, events) in snap_vms(sec).items():
-            head, _, _ = E.parse_state(state)
+            head, _, _ = parse_state(state)
             if head.get("status") == "exited":
                 final[(load, pid)] = (key, state, events, head.get("baseline") == "yes", idx)
     bad = {k: [] for k in BADS}
@@ -297,17 +300,17 @@ def check_churn(base, gen, snaps, wvms, by_tid, names, tl, flood_pid):
             # missed=yes); its life was not inside the load
             during += 1
             continue
-        truth = expected_510(vm) if gen == E.G510 else tp_of(vm, by_tid, names)
+        truth = expected_510(vm) if gen == G510 else tp_of(vm, by_tid, names)
         t, evs, _ = account(f"{key}@{load}", vm, state, events, truth, bad)
         acc += 1
         events_total += evs
         FIG["transitions_accounted"] = FIG.get("transitions_accounted", 0) + t
-        if gen != E.G510:
+        if gen != G510:
             # the tracepoint against what the VM's thread did for certain
             pr = per_reason(truth)
             p = int(vm["pit_rounds"])
             if pr.get("PIT_REINJ") != [p + 1, p + 1]:
-                bad["reasons"].append(f"{key}: tracepoint PIT_REINJ {pr.get('PIT_REINJ')}, kvmdrive did {[p + 1, p + 1]}")
+                bad["reasons"].append(f"{key}: tracepoint PIT_REINJ {pr.get('PIT_REINJ')}, stressdrive did {[p + 1, p + 1]}")
             if int(vm["blockirq_rounds"]) and pr.get("BLOCKIRQ", [0, 0])[0] < 1:
                 bad["reasons"].append(f"{key}: no BLOCKIRQ set in the tracepoint's lines")
     check(f"churn: every exited VM of a snapshot is a worker's ({len(unknown)} unknown)",
@@ -354,7 +357,7 @@ def check_flood(base, gen, snaps, wvms, by_tid, names):
         return
     b, a = before[0][3], after[0][3]
     old = [p[3:-6] for p in b if p.startswith("vm/") and p.endswith("/state")
-           and E.parse_state(b[p])[0].get("status") == "exited"]
+           and parse_state(b[p])[0].get("status") == "exited"]
     diff = [k for k in old for f in ("state", "events") if b[f"vm/{k}/{f}"] != a.get(f"vm/{k}/{f}")]
     check(f"flood: the {len(old)} other exited VMs' state and events are byte-identical after it",
           len(old) >= 3 and not diff, f"changed: {diff[:5]}")
@@ -366,8 +369,8 @@ def check_flood(base, gen, snaps, wvms, by_tid, names):
     if not check(f"flood: {key} in the snapshot after", pid in vms):
         return
     _, state, events = vms[pid]
-    if gen == E.G510:
-        exp, _ = E.expected_changes(steps, key)
+    if gen == G510:
+        exp, _ = expected_changes(steps, key)
         truth = [(r, verb == "set") for verb, r, _, _ in exp]
     else:
         truth = tp_of({"tids": {pid}}, by_tid, names)
@@ -388,9 +391,9 @@ def check_flood(base, gen, snaps, wvms, by_tid, names):
     n = 0
     for p, (k, st, ev) in vms.items():
         vm = wvms.get(p)
-        if p == pid or vm is None or E.parse_state(st)[0].get("status") != "exited":
+        if p == pid or vm is None or parse_state(st)[0].get("status") != "exited":
             continue
-        tr = expected_510(vm) if gen == E.G510 else tp_of(vm, by_tid, names)
+        tr = expected_510(vm) if gen == G510 else tp_of(vm, by_tid, names)
         account(f"{k}", vm, st, ev, tr, bad)
         n += 1
     report("flood: other VMs of the load", n, bad)
@@ -495,9 +498,8 @@ def check_guest(base):
 
 
 def main(base):
-    global BASE
-    BASE = E.BASE = base
-    gen = E.GENS.get(rd(os.path.join(base, "gen")).strip())
+    checks.BASE = base
+    gen = GENS.get(rd(os.path.join(base, "gen")).strip())
     if not check("kernel line known", gen is not None):
         return 1
     for l in rd(os.path.join(base, "figures.txt")).splitlines():
@@ -506,7 +508,7 @@ def main(base):
     check_guest(base)
     snaps = load_snapshots(base)
     check(f"snapshots: {len(snaps)} taken", len(snaps) >= 5)
-    names = E.parse_reasons(snaps[0][3].get("reasons", "")) if snaps else []
+    names = parse_reasons(snaps[0][3].get("reasons", "")) if snaps else []
     wvms = worker_vms(base)
     made = [v for v in wvms.values()]
     check(f"workers: {len(made)} VMs created and destroyed, every ioctl succeeded",
@@ -515,7 +517,7 @@ def main(base):
     FIG["vms_created_destroyed"] = len(made)
     FIG["vcpus_created"] = sum(int(v["vcpus"]) for v in made)
     by_tid = trace_lines(base, gen)
-    if gen != E.G510:
+    if gen != G510:
         known = set().union(*(v["tids"] for v in wvms.values())) if wvms else set()
         fp = flood_vm(base)[0]
         known |= {fp} if fp else set()
@@ -541,11 +543,9 @@ def main(base):
               "flood_transitions", "flood_wraps", "flood_lost", "memory_bytes_after_load",
               "kmalloc_objs_run_delta"):
         print(f"  {k:24} {FIG.get(k, '-')}")
-    print(f"stress: {len(E.PASSED)} passed, {len(E.FAILED)} failed")
-    return 1 if E.FAILED else 0
+    print(f"stress: {len(PASSED)} passed, {len(FAILED)} failed")
+    return 1 if FAILED else 0
 
-
-BASE = "."
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:

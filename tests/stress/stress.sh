@@ -1,14 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# The stress test (make stress, issue 6), guest side. Runs as
+# The stress test (make stress), guest side. Runs as
 # /payload/run.sh inside a QEMU TCG guest (busybox) on a real Debian
 # kernel, against the real kvm and kvm_amd (avic=1 force_avic=1, as the
 # e2e's avic1 boot), with apicv_trace.ko built for that kernel.
 #
 #   stress.sh [--short] [-d SECONDS]
 #
-# 1. churn: W processes (kvmdrive churn) create and destroy VMs with vCPUs
+# 1. churn: W processes (stressdrive churn) create and destroy VMs with vCPUs
 #    for SECONDS, each VM driving BLOCKIRQ (6.1+) and PIT reinject
 #    transitions from threads of its own; R readers read every file in a
 #    loop and follow readers (blocking, poll, slow: a few bytes a second)
@@ -33,7 +33,8 @@ OUT=/tmp/out
 D=/sys/kernel/debug/apicv_trace
 T=/sys/kernel/tracing
 RUN=/tmp/stress	# the workers' pause file, the followers' gate, stop
-KD=$P/kvmdrive
+KD=$P/kvmdrive	# the e2e's driver: flood
+SD=$P/stressdrive	# churn, now, snapshot, follow
 mkdir -p "$OUT/snap" "$OUT/trace" "$OUT/mem" "$RUN"
 : >"$OUT/checks.txt"
 
@@ -75,7 +76,7 @@ check() { # check NAME CMD...: OK if CMD succeeds
 	if "$@" >/dev/null 2>&1; then ok "$name"; else fail "$name" "$*"; fi
 }
 figure() { echo "$1=$2" >>"$OUT/figures.txt"; }
-now_ns() { $KD now | tr -d .; }
+now_ns() { $SD now | tr -d .; }
 secs() { cut -d. -f1 /proc/uptime; }
 event() { # event WHAT [k=v...]: the timeline, in apicv_trace's clock
 	echo "$(now_ns) $*" >>"$OUT/timeline"
@@ -122,7 +123,7 @@ snapshot() { # snapshot TAG: every file of the current load
 	SNAPS=$((SNAPS + 1))
 	f=$OUT/snap/$LOAD.$SNAPS.$1
 	event snap "load=$LOAD" "file=${f##*/}"
-	$KD snapshot "$D" "$f" || fail "snapshot_$SNAPS" "kvmdrive snapshot $D"
+	$SD snapshot "$D" "$f" || fail "snapshot_$SNAPS" "stressdrive snapshot $D"
 	# the rings as vmallocinfo shows them, for check_stress.py's accounting
 	vmalloc_lines '\[apicv_trace\]' >"$f.vmalloc"
 	event snapped "load=$LOAD" "file=${f##*/}"
@@ -313,7 +314,7 @@ FOLLOW_PIDS=''
 follower() { # follower NAME MODE [BYTES MS]
 	name=$1 mode=$2
 	shift 2
-	$KD follow "$D/follow" "$mode" "$RUN/stop" "$RUN/gate" "$@" >"$OUT/follow.$name" 2>&1 &
+	$SD follow "$D/follow" "$mode" "$RUN/stop" "$RUN/gate" "$@" >"$OUT/follow.$name" 2>&1 &
 	FOLLOW_PIDS="$FOLLOW_PIDS $!"
 }
 
@@ -349,8 +350,8 @@ trace_start
 # ---- 1. churn -----------------------------------------------------------------
 WPIDS=''
 for w in $(seq 1 "$WORKERS"); do
-	$KD churn --seconds "$DUR" --vcpus "$VCPUS" --toggles "$TOGGLES" \
-		--pause-file "$RUN/pause" $KDX >"$OUT/churn.$w" 2>&1 &
+	$SD churn --seconds "$DUR" --vcpus "$VCPUS" --toggles "$TOGGLES" \
+		--pause-file "$RUN/pause" >"$OUT/churn.$w" 2>&1 &
 	WPIDS="$WPIDS $!"
 done
 RPIDS=''
@@ -402,13 +403,13 @@ trace_start
 # about 2 s a VM)
 S=3
 [ -e /sys/kernel/debug/kmemleak ] && S=12
-$KD churn --seconds $S --vcpus 1 --toggles 2 $KDX >"$OUT/flood.churn1" 2>&1 ||
+$SD churn --seconds $S --vcpus 1 --toggles 2 >"$OUT/flood.churn1" 2>&1 ||
 	fail flood_churn1 "exit $?"
 sleep 1
 snapshot "flood_before"
 $KD flood --toggles "$FLOOD" $KDX >"$OUT/flood.kvmdrive" 2>&1 &
 fpid=$!
-$KD churn --seconds 5 --vcpus 2 --toggles 2 $KDX >"$OUT/flood.churn2" 2>&1 ||
+$SD churn --seconds 5 --vcpus 2 --toggles 2 >"$OUT/flood.churn2" 2>&1 ||
 	fail flood_churn2 "exit $?"
 wait $fpid || fail flood_kvmdrive "exit $?"
 sleep 1
@@ -438,7 +439,7 @@ cat /proc/slabinfo >"$OUT/mem/slabinfo.after" 2>/dev/null
 # whole run, other users of the cache move it too much to tell)
 cat /proc/slabinfo >"$OUT/mem/slabinfo.q0"
 insmod $P/apicv_trace.ko $AT_ARGS || fail insmod_quiet "insmod"
-$KD churn --seconds 2 --vcpus 1 --toggles 1 $KDX >"$OUT/quiet.churn" 2>&1 || fail quiet_churn "exit $?"
+$SD churn --seconds 2 --vcpus 1 --toggles 1 >"$OUT/quiet.churn" 2>&1 || fail quiet_churn "exit $?"
 rmmod_retry apicv_trace || fail rmmod_quiet "rmmod apicv_trace"
 cat /proc/slabinfo >"$OUT/mem/slabinfo.q1"
 if [ -e /sys/kernel/debug/kmemleak ]; then

@@ -1,0 +1,200 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The e2e's checks of the apicv-trace command run in the guest against the
+live module (avic1/cmd/): exit codes, list/show/prom/watch against the
+module's files, JSON against the schema, prom through promtool. Called by
+check.py, which puts tests/lib on sys.path."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+from atlines import kvmdrive, parse_state, tokens
+from checks import check, read
+
+CMD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cmd")
+SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cmd",
+                      "apicv-trace.schema.json")
+
+
+def tool(*args, stdin=None):
+    """Run a tests/cmd tool: (exit code, stdout + stderr)."""
+    try:
+        p = subprocess.run(list(args), input=stdin, capture_output=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return 1, str(e)
+    return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
+
+
+def check_cmd(base, gen):
+    """The apicv-trace command run in the guest against the live module."""
+    d = os.path.join(base, "avic1", "cmd")
+    if not check("cmd: the guest ran the command (avic1/cmd/)", os.path.isdir(d), d):
+        return
+
+    def rc(name):
+        return read(os.path.join(d, name + ".rc")).strip()
+
+    def err(name):
+        return read(os.path.join(d, name + ".err")).strip()[:300]
+
+    for name, want in (("list.txt", "0"), ("list.json", "0"), ("prom.txt", "0"),
+                       ("nosuchvm.txt", "6"), ("unloaded.txt", "3"),
+                       ("watch.txt", "0"), ("watch.json", "0")):
+        what = {"nosuchvm.txt": "show nosuchvm", "unloaded.txt": "with the module unloaded",
+                "watch.txt": "watch, ended by SIGINT", "watch.json": "--json watch, ended by SIGINT"
+                }.get(name, name)
+        check(f"cmd: {what}: exit {want}", rc(name) == want, f"exit {rc(name)}: {err(name)}")
+    check("cmd: show nosuchvm says so and lists the known VMs",
+          "nosuchvm" in err("nosuchvm.txt"), err("nosuchvm.txt"))
+    check("cmd: unloaded: tells to load the module", "modprobe apicv_trace" in err("unloaded.txt"),
+          err("unloaded.txt"))
+    # JSON against the schema, prom through promtool
+    jsons = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".json"))
+    code, out = tool(sys.executable, os.path.join(CMD_DIR, "validate.py"), SCHEMA, *jsons)
+    check(f"cmd: {len(jsons)} JSON outputs valid against apicv-trace.schema.json "
+          f"({out.strip().splitlines()[-1] if out.strip() else ''})",
+          code == 0 and len(jsons) >= 4, out[-600:])
+    prom = read(os.path.join(d, "prom.txt"))
+    code, out = tool(os.path.join(CMD_DIR, "promtool.sh"), "check", "metrics", stdin=prom.encode())
+    check("cmd: prom passes promtool check metrics", code == 0 and prom, out[-600:])
+    # list and show against the state files copied right before
+    vms = {}
+    for l in read(os.path.join(d, "vms")).splitlines():
+        t = tokens(l)
+        if "vm" in t:
+            vms[t["vm"]] = t
+    check(f"cmd: the module had VMs to show ({len(vms)})", vms, "empty vms")
+    try:
+        lj = json.loads(read(os.path.join(d, "list.json")))
+    except ValueError as e:
+        lj = {}
+        check("cmd: list --json parses", False, str(e))
+    got = {v.get("vm"): v for v in lj.get("vms", [])}
+    check("cmd: list --json has the VMs of vms, no other", sorted(got) == sorted(vms),
+          f"{sorted(got)} vs {sorted(vms)}")
+    rows = {}
+    for l in read(os.path.join(d, "list.txt")).splitlines()[1:]:
+        f = l.split()
+        if f:
+            rows[f[0]] = f
+    check("cmd: list has one row per VM of vms", sorted(rows) == sorted(vms),
+          f"{sorted(rows)} vs {sorted(vms)}")
+    pm = {}
+    for l in prom.splitlines():
+        m = re.match(r'^(apicv_trace_\w+)\{vm="([^"]*)"[^}]*?(?:,reason="([^"]*)")?\} (\S+)$', l)
+        if m:
+            pm[(m.group(1), m.group(2), m.group(3))] = m.group(4)
+    for key, t in vms.items():
+        reasons = [] if t["reasons"] == "-" else t["reasons"].split("|")
+        j = got.get(key, {})
+        check(f"cmd/list --json/{key}: apicv, reasons, flapping, status, comm, for_ms as in vms",
+              (j.get("apicv"), j.get("reasons"), j.get("flapping"), j.get("status"),
+               j.get("comm"), j.get("for_ms"))
+              == (t["apicv"], reasons, t["flapping"] == "yes", t["status"], t["comm"],
+                  int(t["for_ms"])), f"{j} vs {t}")
+        r = rows.get(key, [])
+        check(f"cmd/list/{key}: row says {t['status']} {t['apicv']} {t['reasons']} "
+              f"flapping {t['flapping']}",
+              len(r) == 8 and (r[3], r[4], r[6], r[7]) == (t["status"], t["apicv"], t["reasons"],
+                                                            t["flapping"]), str(r))
+        check(f"cmd/prom/{key}: vm_inhibited and vm_flapping as in vms",
+              (pm.get(("apicv_trace_vm_inhibited", key, None)),
+               pm.get(("apicv_trace_vm_flapping", key, None)))
+              == (str(int(t["apicv"] == "inhibited")), str(int(t["flapping"] == "yes"))),
+              str({k: v for k, v in pm.items() if k[1] == key and k[2] is None}))
+        head, sreasons, mm = parse_state(read(os.path.join(d, f"state.{key}")))
+        for name, st in sreasons.items():
+            check(f"cmd/prom/{key}/{name}: reason_inhibited = now={st['now']}",
+                  pm.get(("apicv_trace_reason_inhibited", key, name)) == str(int(st["now"] == "set")),
+                  str(pm.get(("apicv_trace_reason_inhibited", key, name))))
+        # show --json against the state file
+        try:
+            sj = json.loads(read(os.path.join(d, f"show.{key}.json")))
+        except ValueError as e:
+            sj = {}
+            check(f"cmd/show --json/{key}: parses", False, str(e))
+        v = sj.get("vm", {})
+        check(f"cmd/show --json/{key}: apicv, reasons, flapping, life_ms, comm as in the state",
+              (v.get("apicv"), v.get("reasons"), v.get("flapping"), v.get("life_ms"), v.get("comm"))
+              == (head.get("apicv"), [] if head.get("reasons") == "-" else head.get("reasons", "").split("|"),
+                  head.get("flapping") == "yes", int(head.get("life_ms", -1)), head.get("comm")),
+              f"{v} vs {head}")
+        js = {x.get("reason"): x for x in sj.get("reasons", [])}
+        check(f"cmd/show --json/{key}: the state's reasons", sorted(js) == sorted(sreasons),
+              f"{sorted(js)} vs {sorted(sreasons)}")
+        for name, st in sreasons.items():
+            x = js.get(name, {})
+            want = (st["now"], int(st["sets"]), int(st["clears"]), int(st["inhibited_ms"]),
+                    int(st["share_pct"]), int(st["changes_10s"]), int(st["changes_60s"]),
+                    st["flapping"] == "yes", st["sticky"] == "yes",
+                    None if st["last_set_site"] == "-" else st["last_set_site"],
+                    None if st["last_clear_site"] == "-" else st["last_clear_site"])
+            have = (x.get("now"), x.get("sets"), x.get("clears"), x.get("inhibited_ms"),
+                    x.get("share_pct"), x.get("changes_10s"), x.get("changes_60s"),
+                    x.get("flapping"), x.get("sticky"), (x.get("last_set") or {}).get("site"),
+                    (x.get("last_clear") or {}).get("site"))
+            check(f"cmd/show --json/{key}/{name}: now, counts, durations, flapping, sticky, "
+                  "last set/clear sites as in the state", have == want, f"{have} vs {want}")
+        jm = sj.get("apic_id_mismatch")
+        if mm is None:
+            check(f"cmd/show --json/{key}: no apic_id_mismatch", jm is None, str(jm))
+        else:
+            check(f"cmd/show --json/{key}: apic_id_mismatch as in the state",
+                  jm and (jm.get("vcpu_id"), jm.get("xapic_id"), jm.get("compared_with"), jm.get("site"))
+                  == (int(mm["vcpu_id"]), int(mm["xapic_id"]), int(mm["compared_with"]), mm["site"]),
+                  f"{jm} vs {mm}")
+        # show's text
+        txt = read(os.path.join(d, f"show.{key}.txt"))
+        check(f"cmd/show/{key}: exit 0", rc(f"show.{key}.txt") == "0" and rc(f"show.{key}.json") == "0",
+              err(f"show.{key}.txt"))
+        first = ("is INHIBITED by " + head.get("reasons", "?")) if head.get("apicv") == "inhibited" \
+            else "is ACTIVE (no inhibit reason set)"
+        check(f"cmd/show/{key}: says AVIC {first.split(' ', 1)[1]}", f"AVIC {first}" in txt,
+              txt[:300])
+        check(f"cmd/show/{key}: FLAPPING line iff flapping={head.get('flapping')}",
+              ("\nFLAPPING: " in txt) == (head.get("flapping") == "yes"), txt[:400])
+        for name, st in sreasons.items():
+            check(f"cmd/show/{key}/{name}: {'SET' if st['now'] == 'set' else 'clear'} now, "
+                  f"sticky {st['sticky']}",
+                  re.search(rf"^{name} \(bit {st['bit']}\): {'SET' if st['now'] == 'set' else 'clear'} now",
+                            txt, re.M)
+                  and (("sticky: this kernel never clears it" in txt.split(f"\n{name} (bit", 1)[-1]
+                        .split("\n\n", 1)[0]) == (st["sticky"] == "yes")), st)
+    # watch during a rebooting guest, ended by SIGINT
+    wkey = read(os.path.join(d, "watch.vm")).strip()
+    kv = read(os.path.join(d, "kvmdrive.watch"))
+    head, steps, wvms = kvmdrive(kv)
+    check("cmd/watch: its guest ran and rebooted", head.get("done") == "ok" and wvms == [wkey],
+          f"{head} {wvms}")
+    nlapic = sum(1 for s in steps if s.get("op") == "KVM_SET_LAPIC" and s.get("rc") == "0")
+    wt = read(os.path.join(d, "watch.txt"))
+    lines = [l for l in wt.splitlines() if l.strip()]
+    check(f"cmd/watch/{wkey}: lines seen ({len(lines)})", len(lines) >= 5, wt[:300])
+    other = [l for l in lines if f" {wkey} " not in f" {l} " and "records lost" not in l]
+    check(f"cmd/watch/{wkey}: --vm kept only that VM", not other, str(other[:3]))
+    restores = [l for l in lines if f"--- VMM restored vCPU 0's local APIC in VM {wkey}" in l]
+    check(f"cmd/watch/{wkey}: a 'VMM restored ... local APIC' marker per KVM_SET_LAPIC "
+          f"({len(restores)} of {nlapic})", nlapic >= 2 and len(restores) == nlapic, str(restores))
+    ids = [s.get("apic_id") for s in steps if s.get("op") == "KVM_SET_LAPIC" and s.get("rc") == "0"]
+    check(f"cmd/watch/{wkey}: the restore markers name the xAPIC ID written ({ids})",
+          [re.sub(r".*, xAPIC ID (\S+) ---$", r"\1", l) for l in restores] == ids, str(restores))
+    check(f"cmd/watch/{wkey}: VM created and destroyed markers",
+          any(f"--- VM {wkey} created" in l for l in lines)
+          and any(f"--- VM {wkey} destroyed" in l for l in lines), str(lines[:2] + lines[-2:]))
+    jl = []
+    for l in read(os.path.join(d, "watch.json")).splitlines():
+        try:
+            jl.append(json.loads(l))
+        except ValueError:
+            check("cmd/watch --json: every line parses", False, l[:200])
+    recs = [j for j in jl if j.get("kind") == "event"]
+    check(f"cmd/watch --json/{wkey}: records of the VM only ({len(recs)})",
+          recs and all(j.get("vm") == wkey for j in recs), str(recs[:1]))
+    lap = [j for j in recs if j.get("event") == "lapic_set"]
+    check(f"cmd/watch --json/{wkey}: one lapic_set record per KVM_SET_LAPIC ({nlapic})",
+          len(lap) == nlapic, str(lap[:2]))
+    ev = {j.get("event") for j in recs}
+    check(f"cmd/watch --json/{wkey}: vm_create and vm_destroy records",
+          {"vm_create", "vm_destroy"} <= ev, str(ev))
+

@@ -9,15 +9,19 @@
 #                     7.3 trixie-backports): host setup, ring (threads,
 #                     TSan, ASan), then per line the kernel, its release's
 #                     build root, DKMS build, W=1 + sparse, QEMU e2e; plus
-#                     the dkms.conf refusal test.  KERNELS="6.1 7.3" narrows
-#                     it.  Logs: /var/cache/apicv-trace/check/, results:
+#                     the dkms.conf refusal test.  The PREEMPT_RT
+#                     flavours 6.1-rt 6.12-rt 7.2-rt 7.3-rt are build-only
+#                     (DKMS, W=1 + sparse, no sleeping spinlock_t; KVM does
+#                     not load on RT under QEMU TCG: no e2e).
+#                     KERNELS="6.1 7.3" narrows it.  Logs:
+#                     /var/cache/apicv-trace/check/, results:
 #                     /var/cache/apicv-trace/results/LINE/
 #   make demo         boot Debian LINE (6.1) in QEMU, run rebooting VMs,
 #                     show what apicv-trace recorded
 #   make clean
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
-KERNELS ?= 5.10 6.1 6.12 7.2 7.3
+KERNELS ?= 5.10 6.1 6.12 7.2 7.3 6.1-rt 6.12-rt 7.2-rt 7.3-rt
 LINE ?= 6.1
 
 all: module cmd

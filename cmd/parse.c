@@ -26,6 +26,7 @@ const char *const mismatch_keys[] = {
 };
 const char *const event_keys[] = { AT_EVENT_KEYS(AT_KEY_NAME) NULL };
 const char *const lost_keys[] = { AT_LOST_KEYS(AT_KEY_NAME) NULL };
+const char *const capped_keys[] = { AT_CAPPED_KEYS(AT_KEY_NAME) NULL };
 
 #undef AT_KEY_NAME
 
@@ -464,5 +465,7 @@ enum ev_kind event_kind(const struct rec *r)
 		return EV_RECORD;
 	if (!strcmp(k, "lost"))
 		return EV_LOST;
+	if (!strcmp(k, "capped"))
+		return EV_CAPPED;
 	return EV_NONE;
 }

@@ -96,8 +96,11 @@ int state_parse(struct state *s, const char *text, size_t len);
 void state_free(struct state *s);
 const struct rec *state_reason(const struct state *s, const char *name);
 
-/* events / follow: records of kind "seq" (events) and "lost". */
-enum ev_kind { EV_NONE, EV_RECORD, EV_LOST };
+/*
+ * events / follow: records of kind "seq" (events), "lost", and "capped"
+ * (events: records one open left out).
+ */
+enum ev_kind { EV_NONE, EV_RECORD, EV_LOST, EV_CAPPED };
 enum ev_kind event_kind(const struct rec *r);
 
 /*
@@ -110,6 +113,7 @@ extern const char *const state_reason_keys[];
 extern const char *const mismatch_keys[];
 extern const char *const event_keys[];
 extern const char *const lost_keys[];
+extern const char *const capped_keys[];
 int key_known(const char *const *keys, const char *key);
 
 #endif

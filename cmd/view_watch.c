@@ -244,6 +244,16 @@ static void text_event(const struct ctx *c, const struct rec *r)
 	}
 }
 
+static void text_capped(const struct rec *r)
+{
+	char n[32], vm[64];
+
+	clean_text(rec_str(r, "capped") ? rec_str(r, "capped") : "?", n, sizeof(n));
+	clean_text(rec_str(r, "vm") ? rec_str(r, "vm") : "?", vm, sizeof(vm));
+	printf("--- %s older records of VM %s are not in this snapshot (events "
+	       "holds the newest 65536; vm/%s/events has them) ---\n", n, vm, vm);
+}
+
 static void handle_line(const struct ctx *c, const struct filter *f,
 			const char *line, size_t len)
 {
@@ -282,6 +292,14 @@ static void handle_line(const struct ctx *c, const struct filter *f,
 			printf("--- %s records lost: this reader fell behind the "
 			       "module's follow buffer (stream_size) ---\n", n);
 		}
+		break;
+	case EV_CAPPED:
+		/*
+		 * Only in an events snapshot (watch --dir on a copy without
+		 * follow): said in text; JSON has no kind for it.
+		 */
+		if (!c->json && match_vm(f, rec_str(&r, "vm")))
+			text_capped(&r);
 		break;
 	case EV_NONE:
 		break;	/* a line kind from a newer module */

@@ -4,8 +4,9 @@
  * only files below it, never one above, so no call goes round in a circle:
  *
  *   main.c     parameters, init and exit            calls everything below
- *   worker.c   process context: spares, names,      debugfs.c, vm.c
- *              vm/<key>/ dirs, trimming, freeing
+ *   worker.c   process context: spares, names,      debugfs.c, probes.c,
+ *              vm/<key>/ dirs, trimming, freeing,   vm.c
+ *              disarming refused hooks
  *   debugfs.c  the files and their lines            probes.c, hooks.c, vm.c
  *   probes.c   resolve, arm, disarm, hook_target,   hooks.c, vm.c
  *              the module notifier, coverage
@@ -115,6 +116,16 @@ struct at_vm {
 		int vcpu;		/* AT_NO_VCPU: none yet */
 	} mismatch;
 
+	/*
+	 * 5.10's lock-free setter (hooks.c, module/account.h): its return
+	 * handlers account under acct_lock; in_flight counts the calls
+	 * between their entry and their return, overlapped says whether the
+	 * last return was not alone.
+	 */
+	raw_spinlock_t acct_lock;
+	atomic_t in_flight;
+	bool overlapped;
+
 	struct at_ring *ring;
 	u64 hist_floor;			/* ring positions below were cleared */
 };
@@ -163,7 +174,7 @@ void at_vm_kick(void);
 /* probe context: a record reaches the VM in one call */
 void at_rec_init(struct at_rec *rec, unsigned char event);
 void at_vm_record(struct at_vm *vm, struct at_rec *rec);
-void at_vm_record_request(struct at_vm *vm, struct at_rec *rec, bool always);
+void at_vm_record_request(struct at_vm *vm, struct at_rec *rec);
 
 /* readers: per-VM facts and aggregates */
 void at_vm_key(const struct at_vm *vm, char *out);
@@ -225,11 +236,22 @@ enum at_hook_id {
 	AT_NR_HOOKS
 };
 
+/* What a hook's first arguments are, for its probation (hooks.c). */
+enum at_hook_args {
+	AT_ARGS_KVM,		/* struct kvm * */
+	AT_ARGS_KVM_REASON,	/* struct kvm *, reason, bool (setter order) */
+	AT_ARGS_KVM_BOOL,	/* struct kvm *, bool */
+	AT_ARGS_VCPU,		/* struct kvm_vcpu * */
+	AT_ARGS_APIC,		/* struct kvm_lapic *: the running vCPU's own */
+};
+
 /* What a hook is: its function and handlers (probes.c arms it). */
 struct at_hook {
 	const char *role;		/* what the hook is for (status) */
+	enum at_hook_args args;
 	const char *base;		/* symbol, or NULL: not on this kernel */
 	bool ret;			/* kretprobe (else kprobe) */
+	bool sleeps;			/* its function sleeps on KVM's locks */
 	bool part;			/* prefer a .part.N clone of base */
 	size_t data_size;		/* kretprobe per-instance data */
 	kprobe_pre_handler_t pre;
@@ -237,9 +259,16 @@ struct at_hook {
 };
 
 extern const struct at_hook at_hooks[AT_NR_HOOKS];
+unsigned int at_hooks_slots(void);
+unsigned int at_hooks_maxactive(unsigned int id);
+int at_hooks_init(void);
+void at_hooks_exit(void);
 void at_hooks_attach(at_running_vcpu_fn running_vcpu);
 void at_hooks_detach(void);
 bool at_hooks_vcpu_known(void);
+void at_hooks_probation(unsigned int id, bool on);
+void at_hooks_release_claims(unsigned int id);
+const char *at_hook_refusal(unsigned int id);
 
 /* ---------------------------------------------------------------- */
 /* probes.c: arming the hooks                                       */
@@ -249,9 +278,12 @@ bool at_hooks_vcpu_known(void);
 struct at_probe_info {
 	const char *role, *symbol, *kind, *state;
 	const char *clones;		/* "" when none */
+	const char *refused;		/* NULL, or why the hook was disarmed
+					 * after validating its arguments */
 	unsigned long nmissed;
+	int maxactive;			/* kretprobe instances, 0 for kprobes */
 	int err;			/* valid when failed */
-	bool absent, failed;
+	bool absent, failed;		/* failed: also when refused */
 };
 
 int at_probes_init(void);
@@ -262,6 +294,8 @@ void at_probe_info(unsigned int i, struct at_probe_info *out);
 const char *at_probes_coverage(void);
 unsigned long at_probes_armed(void);
 bool at_probes_see_inhibits(void);
+const char *at_probes_lockdown(void);	/* "none", "integrity", "confidentiality" */
+void at_probes_disarm_refused(void);	/* worker: hooks that refused their arguments */
 
 /* ---------------------------------------------------------------- */
 /* debugfs.c: the files                                             */

@@ -91,6 +91,21 @@ static __always_inline const char *at_reason_name(unsigned int bit)
 	return n ?: "unknown";
 }
 
+/*
+ * Does the vendor module of this host honour reason @bit? (the static
+ * filter KVM applies before the setter changes anything; bits beyond the
+ * table are taken as honoured)
+ */
+static __always_inline bool at_vendor_honours(unsigned int bit)
+{
+	bool amd = boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
+		   boot_cpu_data.x86_vendor == X86_VENDOR_HYGON;
+	unsigned long honoured = amd ? READ_ONCE(at_reasons.svm_honoured) :
+				       READ_ONCE(at_reasons.vmx_honoured);
+
+	return bit >= AT_MAX_BITS || (honoured & BIT(bit));
+}
+
 /* Build-time canary: break the build if a name we rely on moves. */
 void at_compat_canary(void);
 
@@ -106,6 +121,8 @@ void at_compat_canary(void);
 #ifdef AT_KVM_5_10
 /* void kvm_request_apicv_update(struct kvm *kvm, bool activate, ulong bit) */
 #define AT_SYM_SETTER		"kvm_request_apicv_update"
+/* it takes no lock (a cmpxchg loop): hooks.c serializes its accounting */
+#define AT_SETTER_LOCKLESS	1
 #define AT_SYM_REQUEST		NULL	/* no separate locked wrapper */
 /* void kvm_apicv_init(struct kvm *kvm, bool enable): sets DISABLE directly */
 #define AT_SYM_INIT_REASONS	"kvm_apicv_init"
@@ -228,21 +245,62 @@ static __always_inline unsigned long at_caller(struct pt_regs *regs)
 #define at_vcpu_arg(regs)	((struct kvm_vcpu *)at_arg(regs, 0))
 #define at_apic_arg(regs)	((const void *)at_arg(regs, 0))
 
-/* The setter's and the request wrapper's arguments. */
-static __always_inline void at_setter_args(struct pt_regs *regs,
-					   struct kvm **kvm,
-					   unsigned int *bit, bool *set)
-{
-	*kvm = at_kvm_arg(regs);
-#ifdef AT_KVM_5_10
-	*set = !(at_arg(regs, 1) & 1);		/* bool activate */
-	*bit = (unsigned int)at_arg(regs, 2);	/* ulong bit */
+/*
+ * The setter's and the request wrapper's arguments, from argument @first
+ * on. A test build (AT_TEST_BAD_LAYOUT, module/Kbuild) reads the setter's
+ * one register late, as a clone that dropped its first argument would
+ * pass them: the setter's probation (hooks.c) must refuse it.
+ */
+#ifdef AT_TEST_BAD_LAYOUT
+#define AT_SETTER_FIRST_ARG	1
 #else
-	*bit = (unsigned int)at_arg(regs, 1);	/* enum kvm_apicv_inhibit reason */
-	*set = at_arg(regs, 2) & 1;		/* bool set */
+#define AT_SETTER_FIRST_ARG	0
+#endif
+
+static __always_inline void at_kvm_reason_args(struct pt_regs *regs,
+					       unsigned int first,
+					       struct kvm **kvm,
+					       unsigned int *bit, bool *set)
+{
+	*kvm = (struct kvm *)at_arg(regs, first);
+#ifdef AT_KVM_5_10
+	*set = !(at_arg(regs, first + 1) & 1);		/* bool activate */
+	*bit = (unsigned int)at_arg(regs, first + 2);	/* ulong bit */
+#else
+	*bit = (unsigned int)at_arg(regs, first + 1);	/* enum kvm_apicv_inhibit */
+	*set = at_arg(regs, first + 2) & 1;		/* bool set */
 #endif
 }
-#define at_request_args at_setter_args
+#define at_setter_args(regs, kvm, bit, set) \
+	at_kvm_reason_args(regs, AT_SETTER_FIRST_ARG, kvm, bit, set)
+#define at_request_args(regs, kvm, bit, set) \
+	at_kvm_reason_args(regs, 0, kvm, bit, set)
+
+/*
+ * A bool argument as the callee sees it: the ABI defines its low byte
+ * only (0 or 1); the rest of the register is the caller's.
+ */
+static __always_inline bool at_bool_arg_plausible(struct pt_regs *regs,
+						  unsigned int n)
+{
+	return (u8)at_arg(regs, n) <= 1;
+}
+
+/*
+ * Could these be the setter's (or the request wrapper's) arguments from
+ * argument @first on? A reason below 64, a bool.
+ */
+static __always_inline bool at_kvm_reason_plausible(struct pt_regs *regs,
+						    unsigned int first)
+{
+#ifdef AT_KVM_5_10
+	return at_bool_arg_plausible(regs, first + 1) &&
+	       at_arg(regs, first + 2) < 64;
+#else
+	return (u32)at_arg(regs, first + 1) < 64 &&
+	       at_bool_arg_plausible(regs, first + 2);
+#endif
+}
 
 static __always_inline void at_irq_window_args(struct pt_regs *regs,
 					       struct kvm **kvm, bool *inc)

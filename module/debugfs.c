@@ -25,9 +25,10 @@
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <linux/utsname.h>
+#include <linux/workqueue.h>
 #include <asm/processor.h>
 
 #include "apicv_trace.h"
@@ -118,16 +119,21 @@ static void at_format_site(char *out, size_t len, const struct at_rec *r)
 	at_format_addr(out, len, r->site, r->site_gen);
 }
 
-static void at_format_comm(char *out, const char *comm)
+/* @s as one value: no space, '=' or control byte; "-" when empty. */
+static void at_format_word(char *out, size_t len, const char *s)
 {
-	int i;
+	size_t i;
 
-	for (i = 0; i < 15 && comm[i]; i++)
-		out[i] = (comm[i] <= ' ' || comm[i] == '=' || comm[i] > '~') ?
-			 '_' : comm[i];
+	for (i = 0; i + 1 < len && s[i]; i++)
+		out[i] = (s[i] <= ' ' || s[i] == '=' || s[i] > '~') ? '_' : s[i];
 	out[i] = '\0';
 	if (!i)
-		strscpy(out, "-", 2);
+		strscpy(out, "-", len);
+}
+
+static void at_format_comm(char *out, const char *comm)
+{
+	at_format_word(out, 16, comm);
 }
 
 static int at_format_rec(char *buf, size_t len, const struct at_rec *r,
@@ -209,9 +215,19 @@ static void at_mask_names(struct seq_file *m, unsigned long mask)
 /* Snapshots: events and vm/<key>/events                            */
 /* ---------------------------------------------------------------- */
 
+/*
+ * What one open may copy: AT_SNAP_MAX records (8 MiB of struct
+ * at_snap_rec), the newest kept. It is the largest ring_size, so one VM's
+ * file always holds its whole ring; events, which merges every VM's ring
+ * (max_vms full rings: 2 GiB at the parameters' limits), says with a
+ * capped= line per VM how many of its records it left out.
+ */
+#define AT_SNAP_MAX	65536U
+
 struct at_snap_vm {
 	char key[AT_KEY_LEN];
 	u64 lost;
+	u64 capped;		/* readable records left out: over AT_SNAP_MAX */
 	size_t room;		/* records this VM may add to the snapshot */
 };
 
@@ -220,19 +236,81 @@ struct at_snap_rec {
 	unsigned int vmi;
 };
 
+/*
+ * recs[0, nrecs) is a min-heap by gseq while the snapshot is taken (its
+ * root is the oldest record kept, the one to evict for a newer one), then
+ * sorted newest first (at_snap_sort()); lines are printed from the end.
+ */
 struct at_snap {
-	size_t nvms, nrecs;
+	size_t nvms, nrecs, cap;
 	struct at_snap_vm *vms;
 	struct at_snap_rec *recs;
+	struct at_snap_rec scratch;
 	char line[AT_LINE_MAX];
 };
 
+/* Put @x at heap position @i of h[0, n) and sift it down. */
+static void at_snap_sift(struct at_snap_rec *h, size_t n, size_t i,
+			 const struct at_snap_rec *x)
+{
+	size_t c;
+
+	while ((c = 2 * i + 1) < n) {
+		if (c + 1 < n && h[c + 1].rec.gseq < h[c].rec.gseq)
+			c++;
+		if (x->rec.gseq <= h[c].rec.gseq)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = *x;
+}
+
+/* Keep @sr if it is among the newest s->cap records seen so far. */
+static void at_snap_offer(struct at_snap *s, const struct at_snap_rec *sr)
+{
+	struct at_snap_rec *h = s->recs;
+	size_t i, parent;
+
+	if (s->nrecs < s->cap) {
+		for (i = s->nrecs++; i; i = parent) {
+			parent = (i - 1) / 2;
+			if (h[parent].rec.gseq <= sr->rec.gseq)
+				break;
+			h[i] = h[parent];
+		}
+		h[i] = *sr;
+		return;
+	}
+	if (!s->cap || sr->rec.gseq <= h[0].rec.gseq) {
+		s->vms[sr->vmi].capped++;
+		return;
+	}
+	s->vms[h[0].vmi].capped++;
+	at_snap_sift(h, s->nrecs, 0, sr);
+}
+
+/* Heapsort: the heap becomes newest first. Process context. */
+static void at_snap_sort(struct at_snap *s)
+{
+	struct at_snap_rec *h = s->recs;
+	size_t n;
+
+	for (n = s->nrecs; n > 1; n--) {
+		s->scratch = h[n - 1];
+		h[n - 1] = h[0];
+		at_snap_sift(h, n - 1, 0, &s->scratch);
+		if (!(n % 1024))
+			cond_resched();
+	}
+}
+
 /*
- * Copy one VM's readable records; positions that are gone count as lost.
- * Records written after the snapshot was sized are left for the next read.
+ * Copy one VM's readable records, at most @room of them (records written
+ * after the snapshot was sized are left for the next read); positions
+ * that are gone count as lost. Process context.
  */
-static void at_snap_vm(struct at_snap *s, const struct at_vm *vm,
-		       size_t max_recs)
+static void at_snap_vm(struct at_snap *s, const struct at_vm *vm, size_t room)
 {
 	const struct at_ring *ring = vm->ring;
 	struct at_snap_vm *sv = &s->vms[s->nvms];
@@ -242,24 +320,18 @@ static void at_snap_vm(struct at_snap *s, const struct at_vm *vm,
 
 	at_vm_key(vm, sv->key);
 	sv->lost = first - floor;
-	for (pos = first; pos < head && s->nrecs < max_recs; pos++) {
-		struct at_snap_rec *sr = &s->recs[s->nrecs];
-
-		if (at_ring_read(ring, pos, &sr->rec) != AT_RING_OK) {
+	for (pos = first; pos < head && room; pos++) {
+		if (!(pos % 1024))
+			cond_resched();
+		if (at_ring_read(ring, pos, &s->scratch.rec) != AT_RING_OK) {
 			sv->lost++;
 			continue;
 		}
-		sr->vmi = s->nvms;
-		s->nrecs++;
+		room--;
+		s->scratch.vmi = s->nvms;
+		at_snap_offer(s, &s->scratch);
 	}
 	s->nvms++;
-}
-
-static int at_cmp_gseq(const void *a, const void *b)
-{
-	const struct at_snap_rec *x = a, *y = b;
-
-	return x->rec.gseq < y->rec.gseq ? -1 : x->rec.gseq > y->rec.gseq;
 }
 
 static void at_snap_free(struct at_snap *s)
@@ -283,10 +355,12 @@ static size_t at_snap_room(const struct at_vm *vm)
  * worker removes the file first, and that waits for us), or NULL for every
  * VM (at_vm_mutex keeps the list's VMs from being freed; probes only
  * append, so the first nvms entries stay the same). Each VM gets the room
- * it was sized with, so one VM's burst cannot crowd out another's records.
+ * it was sized with, so one VM's burst cannot crowd out another's records;
+ * all of them together get at most AT_SNAP_MAX, the newest.
  */
 static struct at_snap *at_snap_take(const struct at_vm *one)
 {
+	const gfp_t gfp = GFP_KERNEL | __GFP_NOWARN;
 	size_t i, nvms = 0, nrecs = 0;
 	struct at_snap *s;
 	struct at_vm *vm;
@@ -301,7 +375,8 @@ static struct at_snap *at_snap_take(const struct at_vm *one)
 	else
 		at_for_each_vm(vm)
 			nvms++;
-	s->vms = kvcalloc(nvms ?: 1, sizeof(*s->vms), GFP_KERNEL);
+	/* nvms <= max_vms (65536): at most 4 MiB */
+	s->vms = kvcalloc(nvms ?: 1, sizeof(*s->vms), gfp);
 	if (!s->vms)
 		goto fail;
 	i = 0;
@@ -317,7 +392,8 @@ static struct at_snap *at_snap_take(const struct at_vm *one)
 	}
 	for (i = 0; i < nvms; i++)
 		nrecs += s->vms[i].room;
-	s->recs = kvcalloc(nrecs ?: 1, sizeof(*s->recs), GFP_KERNEL);
+	s->cap = min_t(size_t, nrecs, AT_SNAP_MAX);
+	s->recs = kvcalloc(s->cap ?: 1, sizeof(*s->recs), gfp);
 	if (!s->recs)
 		goto fail;
 	if (one) {
@@ -326,12 +402,12 @@ static struct at_snap *at_snap_take(const struct at_vm *one)
 		at_for_each_vm(vm) {
 			if (s->nvms == nvms)
 				break;	/* added since we counted */
-			at_snap_vm(s, vm, s->nrecs + s->vms[s->nvms].room);
+			at_snap_vm(s, vm, s->vms[s->nvms].room);
 			cond_resched();
 		}
 		mutex_unlock(&at_vm_mutex);
 	}
-	sort(s->recs, s->nrecs, sizeof(*s->recs), at_cmp_gseq, NULL);
+	at_snap_sort(s);
 	return s;
 fail:
 	if (!one)
@@ -340,7 +416,7 @@ fail:
 	return NULL;
 }
 
-/* seq_file positions: [0, nvms) lost lines, then records. */
+/* seq_file positions: [0, nvms) lost and capped lines, then records. */
 static void *at_snap_start(struct seq_file *m, loff_t *pos)
 {
 	struct at_snap *s = m->private;
@@ -368,9 +444,13 @@ static int at_snap_show(struct seq_file *m, void *v)
 		if (s->vms[i].lost)
 			seq_printf(m, AT_FMT_LOST, s->vms[i].lost,
 				   s->vms[i].key);
+		if (s->vms[i].capped)
+			seq_printf(m, AT_FMT_CAPPED, s->vms[i].capped,
+				   s->vms[i].key);
 		return 0;
 	}
-	sr = &s->recs[i - s->nvms];
+	/* newest first in recs[]: the oldest is printed first */
+	sr = &s->recs[s->nvms + s->nrecs - 1 - i];
 	at_format_rec(s->line, sizeof(s->line), &sr->rec,
 		      s->vms[sr->vmi].key);
 	seq_puts(m, s->line);
@@ -562,6 +642,7 @@ static void at_seq_roles(struct seq_file *m, const char *fmt, bool failed)
 static void at_status_hooks(struct seq_file *m)
 {
 	struct at_probe_info pi;
+	char why[64];
 	unsigned int i;
 
 	at_probes_lock();
@@ -569,8 +650,14 @@ static void at_status_hooks(struct seq_file *m)
 		at_probe_info(i, &pi);
 		seq_printf(m, AT_FMT_STATUS_HOOK, pi.role, pi.symbol, pi.kind,
 			   pi.state, pi.nmissed);
-		if (pi.failed)
+		if (pi.refused) {
+			at_format_word(why, sizeof(why), pi.refused);
+			seq_printf(m, AT_FMT_STATUS_HOOK_REFUSED, why);
+		} else if (pi.failed) {
 			seq_printf(m, AT_FMT_STATUS_HOOK_ERROR, pi.err);
+		}
+		if (at_hooks[i].ret)
+			seq_printf(m, AT_FMT_STATUS_HOOK_MAXACTIVE, pi.maxactive);
 		if (pi.clones[0])
 			seq_printf(m, AT_FMT_STATUS_HOOK_CLONES, pi.clones);
 		seq_putc(m, '\n');
@@ -602,7 +689,8 @@ static int at_status_show(struct seq_file *m, void *unused)
 	mutex_unlock(&at_vm_mutex);
 
 	seq_printf(m, AT_FMT_STATUS_MODULE, THIS_MODULE->version ?: "?");
-	seq_printf(m, AT_FMT_STATUS_KERNEL, init_utsname()->release);
+	seq_printf(m, AT_FMT_STATUS_KERNEL, init_utsname()->release,
+		   at_probes_lockdown());
 	seq_printf(m, AT_FMT_STATUS_KVM, at_probes_armed() ? "hooked" : "waiting");
 	seq_printf(m, AT_FMT_STATUS_REASONS, at_reasons.from,
 		   !at_reasons.kernel_read ? "unavailable" :
@@ -653,11 +741,27 @@ AT_DEFINE_SHOW_RO(at_reasons);
 /* follow                                                           */
 /* ---------------------------------------------------------------- */
 
+/*
+ * A reader of follow. Its cursor walks the stream; a position that stays
+ * claimed but uncommitted (its writer abandoned it) is given up after
+ * AT_RING_PATIENCE_NS and reported lost (at_ring_follow()), by read and
+ * poll alike: poll reports readable only when read has a line to give, and
+ * otherwise wakes itself (@due) when the position is due to be given up.
+ */
 struct at_follower {
+	struct mutex lock;		/* read and poll of one file */
 	u64 cursor;
-	size_t len, off;	/* pending bytes of line[] */
+	struct at_ring_patience patience;
+	struct delayed_work due;	/* wakes pollers at a give-up time */
+	struct at_rec rec;
+	size_t len, off;		/* pending bytes of line[] */
 	char line[AT_LINE_MAX];
 };
+
+static void at_follow_due(struct work_struct *work)
+{
+	wake_up_interruptible(&at_follow_wq);
+}
 
 static int at_follow_open(struct inode *inode, struct file *file)
 {
@@ -668,6 +772,9 @@ static int at_follow_open(struct inode *inode, struct file *file)
 	f = kzalloc(sizeof(*f), GFP_KERNEL);
 	if (!f)
 		return -ENOMEM;
+	mutex_init(&f->lock);
+	INIT_DELAYED_WORK(&f->due, at_follow_due);
+	at_ring_patience_init(&f->patience);
 	f->cursor = at_ring_first(at_stream);
 	file->private_data = f;
 	atomic_inc(&at_followers);
@@ -676,16 +783,15 @@ static int at_follow_open(struct inode *inode, struct file *file)
 
 static int at_follow_release(struct inode *inode, struct file *file)
 {
+	struct at_follower *f = file->private_data;
+
+	cancel_delayed_work_sync(&f->due);
+	mutex_destroy(&f->lock);
 	atomic_dec(&at_followers);
-	kfree(file->private_data);
+	kfree(f);
 	return 0;
 }
 
-/*
- * Fill f->line with the next line, or return false if there is none yet.
- * A record a writer is still copying (microseconds: writers run with
- * preemption off) is waited for briefly, unless @nonblock.
- */
 static bool at_follow_lost(struct at_follower *f, u64 n)
 {
 	f->len = scnprintf(f->line, sizeof(f->line), AT_FMT_LOST_FOLLOW, n);
@@ -694,37 +800,53 @@ static bool at_follow_lost(struct at_follower *f, u64 n)
 	return true;
 }
 
-static bool at_follow_next(struct at_follower *f, bool nonblock)
+/*
+ * Fill f->line with the next line, or return false if there is none yet:
+ * then *due_ns is 0 when nothing is claimed past the cursor, else the
+ * nanoseconds after which the claimed position at the cursor is given up
+ * (a writer committing it sooner wakes at_follow_wq). f->lock held.
+ */
+static bool at_follow_next(struct at_follower *f, u64 *due_ns)
 {
-	u64 head = at_ring_head(at_stream), first = at_ring_first(at_stream);
 	char key[AT_KEY_LEN];
-	struct at_rec rec;
-	int tries;
+	u64 n = 0;
 
-	if (f->cursor < first)
-		return at_follow_lost(f, first - f->cursor);
-	for (tries = 0; f->cursor < head; tries++) {
-		switch (at_ring_read(at_stream, f->cursor, &rec)) {
-		case AT_RING_OK:
-			f->cursor++;
-			at_vm_key_by_id(rec.vm_id, key);
-			f->len = at_format_rec(f->line, sizeof(f->line), &rec,
-					       key);
-			f->off = 0;
-			return true;
-		case AT_RING_LOST:
-			return at_follow_lost(f, 1);
-		case AT_RING_NOTYET:
-			if (nonblock)
-				return false;
-			/* or the writer gave the position up */
-			if (tries >= 10)
-				return at_follow_lost(f, 1);
-			schedule_timeout_interruptible(1);
-			break;
-		}
+	*due_ns = 0;
+	switch (at_ring_follow(at_stream, &f->patience, f->cursor,
+			       ktime_get_ns(), AT_RING_PATIENCE_NS, &f->rec,
+			       &n)) {
+	case AT_RING_STEP_REC:
+		f->cursor++;
+		at_vm_key_by_id(f->rec.vm_id, key);
+		f->len = at_format_rec(f->line, sizeof(f->line), &f->rec, key);
+		f->off = 0;
+		return true;
+	case AT_RING_STEP_LOST:
+	case AT_RING_STEP_GIVEUP:
+		return at_follow_lost(f, n);
+	case AT_RING_STEP_WAIT:
+		*due_ns = n;
+		return false;
+	case AT_RING_STEP_IDLE:
+		break;
 	}
 	return false;
+}
+
+/*
+ * Whether a reader that found nothing at @cursor should look again: head
+ * moved past it (it was idle), or the claimed position there was committed
+ * or taken by a newer one (it was waiting: a newer one in its slot means
+ * first moved past it).
+ */
+static bool at_follow_moved(u64 cursor, bool waiting)
+{
+	if (READ_ONCE(at_shutting_down))
+		return true;
+	if (!waiting)
+		return at_ring_head(at_stream) > cursor;
+	return at_ring_present(at_stream, cursor) ||
+	       at_ring_first(at_stream) > cursor;
 }
 
 static ssize_t at_follow_read(struct file *file, char __user *buf,
@@ -732,43 +854,71 @@ static ssize_t at_follow_read(struct file *file, char __user *buf,
 {
 	struct at_follower *f = file->private_data;
 	size_t done = 0;
-	int ret;
+	long ret = 0;
+	u64 due, cursor;
 
+	if (mutex_lock_interruptible(&f->lock))
+		return -ERESTARTSYS;
 	while (done < count) {
 		if (f->off < f->len) {
 			size_t n = min(count - done, f->len - f->off);
 
-			if (copy_to_user(buf + done, f->line + f->off, n))
-				return done ?: -EFAULT;
+			if (copy_to_user(buf + done, f->line + f->off, n)) {
+				ret = -EFAULT;
+				break;
+			}
 			f->off += n;
 			done += n;
 			continue;
 		}
-		if (at_follow_next(f, file->f_flags & O_NONBLOCK))
+		if (at_follow_next(f, &due))
 			continue;
 		if (done)
 			break;
-		if (file->f_flags & O_NONBLOCK)
-			return -EAGAIN;
-		ret = wait_event_interruptible(at_follow_wq,
-				at_ring_head(at_stream) > f->cursor ||
-				READ_ONCE(at_shutting_down));
-		if (ret)
+		if (file->f_flags & O_NONBLOCK) {
+			ret = -EAGAIN;
+			break;
+		}
+		/* sleep until a writer moves things, or the give-up time */
+		cursor = f->cursor;
+		mutex_unlock(&f->lock);
+		ret = wait_event_interruptible_timeout(at_follow_wq,
+				at_follow_moved(cursor, due != 0),
+				due ? nsecs_to_jiffies(due) + 1 :
+				      MAX_SCHEDULE_TIMEOUT);
+		if (ret < 0)
 			return ret;
 		if (READ_ONCE(at_shutting_down))
 			return 0;
+		if (mutex_lock_interruptible(&f->lock))
+			return -ERESTARTSYS;
+		ret = 0;
 	}
-	return done;
+	mutex_unlock(&f->lock);
+	return done ?: ret;
 }
 
+/*
+ * Readable only if read has a line to give (poll fetches it into f->line,
+ * where read takes it). A claimed position that is not committed yet is
+ * not readable: a writer committing it wakes at_follow_wq, and so does
+ * f->due when it is due to be given up, so a poller neither spins nor
+ * sleeps for ever on it.
+ */
 static __poll_t at_follow_poll(struct file *file, poll_table *wait)
 {
 	struct at_follower *f = file->private_data;
+	__poll_t mask = 0;
+	u64 due;
 
 	poll_wait(file, &at_follow_wq, wait);
-	if (f->off < f->len || at_ring_head(at_stream) > f->cursor)
-		return EPOLLIN | EPOLLRDNORM;
-	return 0;
+	mutex_lock(&f->lock);
+	if (f->off < f->len || at_follow_next(f, &due))
+		mask = EPOLLIN | EPOLLRDNORM;
+	else if (due)
+		schedule_delayed_work(&f->due, nsecs_to_jiffies(due) + 1);
+	mutex_unlock(&f->lock);
+	return mask;
 }
 
 static const struct file_operations at_follow_fops = {

@@ -75,6 +75,17 @@
 #define AT_FMT_LOST_FOLLOW	"lost=%llu\n"
 
 /* ---------------------------------------------------------------- */
+/* capped records: events (and vm/<key>/events) hold at most 65536   */
+/* records per open, the newest; one line per VM that had more      */
+/* ---------------------------------------------------------------- */
+
+#define AT_CAPPED_KEYS(X)						\
+	X(capped, "readable records of the VM this open left out, the oldest") \
+	X(vm,	"the VM they belong to")
+
+#define AT_FMT_CAPPED		"capped=%llu vm=%s\n"
+
+/* ---------------------------------------------------------------- */
 /* vms: one line per VM                                             */
 /* ---------------------------------------------------------------- */
 
@@ -182,10 +193,11 @@
 	X(module,	"apicv_trace")					\
 	X(version,	"module version")				\
 	X(kernel,	"running kernel release")			\
+	X(lockdown,	"kernel lockdown: none integrity confidentiality unknown") \
 	X(kvm,		"hooked waiting")				\
 	X(reasons_from,	"where the reason names come from (quoted)")	\
 	X(kernel_names,	"agree differ unavailable")			\
-	X(coverage,	"full partial waiting")				\
+	X(coverage,	"full partial waiting lockdown")		\
 	X(absent,	"hook roles whose function is missing, comma-separated") \
 	X(failed,	"hook roles that failed to arm, comma-separated") \
 	X(running_vcpu,	"resolved unresolved")				\
@@ -202,14 +214,14 @@
 	X(dirs_failed,	"vm/<key>/ directories debugfs refused")	\
 	X(follow_capacity, "records the follow stream holds")		\
 	X(follow_readers, "open follow files")				\
-	X(memory_bytes,	"memory the module allocated")			\
+	X(memory_bytes,	"VM records, rings and the follow stream")	\
 	X(ring_size,	"parameter ring_size")				\
 	X(max_vms,	"parameter max_vms")				\
 	X(max_exited,	"parameter max_exited")				\
 	X(log_noop,	"parameter log_noop, Y or N")
 
 #define AT_FMT_STATUS_MODULE	"module=apicv_trace version=%s\n"
-#define AT_FMT_STATUS_KERNEL	"kernel=%s\n"
+#define AT_FMT_STATUS_KERNEL	"kernel=%s lockdown=%s\n"
 #define AT_FMT_STATUS_KVM	"kvm=%s\n"
 #define AT_FMT_STATUS_REASONS	"reasons_from=\"%s\" kernel_names=%s\n"
 #define AT_FMT_STATUS_COVERAGE	"coverage=%s"
@@ -228,13 +240,17 @@
 	X(hook,		"the hook's role")				\
 	X(symbol,	"the function hooked (maybe a .part clone), or -") \
 	X(kind,		"kprobe kretprobe")				\
-	X(state,	"armed waiting-for-kvm absent failed n/a")	\
+	X(state,	"armed waiting-for-kvm absent failed refused lockdown n/a") \
 	X(nmissed,	"calls the probe missed")			\
 	X(error,	"failed: the error registering it")		\
+	X(refused,	"refused: why the hook was disarmed after checking its arguments") \
+	X(maxactive,	"kretprobe: instances that can be in flight at once") \
 	X(clones,	"unhooked .isra/.constprop clones, comma-separated")
 
 #define AT_FMT_STATUS_HOOK	"hook=%s symbol=%s kind=%s state=%s nmissed=%lu"
 #define AT_FMT_STATUS_HOOK_ERROR	" error=%d"
+#define AT_FMT_STATUS_HOOK_REFUSED	" refused=%s"
+#define AT_FMT_STATUS_HOOK_MAXACTIVE	" maxactive=%d"
 #define AT_FMT_STATUS_HOOK_CLONES	" clones=%s"
 
 /* ---------------------------------------------------------------- */
@@ -273,6 +289,7 @@
 	X(AT_FMT_EVENT_MISSED, AT_EVENT_KEYS)				\
 	X(AT_FMT_LOST, AT_LOST_KEYS)					\
 	X(AT_FMT_LOST_FOLLOW, AT_LOST_KEYS)				\
+	X(AT_FMT_CAPPED, AT_CAPPED_KEYS)				\
 	X(AT_FMT_VMS, AT_VMS_KEYS)					\
 	X(AT_FMT_VMS_TAIL, AT_VMS_KEYS)					\
 	X(AT_FMT_STATE_HEAD, AT_STATE_HEAD_KEYS)			\
@@ -301,6 +318,8 @@
 	X(AT_FMT_STATUS_PARAMS, AT_STATUS_KEYS)				\
 	X(AT_FMT_STATUS_HOOK, AT_STATUS_HOOK_KEYS)			\
 	X(AT_FMT_STATUS_HOOK_ERROR, AT_STATUS_HOOK_KEYS)		\
+	X(AT_FMT_STATUS_HOOK_REFUSED, AT_STATUS_HOOK_KEYS)		\
+	X(AT_FMT_STATUS_HOOK_MAXACTIVE, AT_STATUS_HOOK_KEYS)		\
 	X(AT_FMT_STATUS_HOOK_CLONES, AT_STATUS_HOOK_KEYS)		\
 	X(AT_FMT_REASONS_APICV, AT_REASONS_KEYS)			\
 	X(AT_FMT_REASONS_AVIC, AT_REASONS_KEYS)

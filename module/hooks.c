@@ -16,8 +16,11 @@
 #include <linux/bitmap.h>
 #include <linux/kprobes.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "apicv_trace.h"
+#include "account.h"
 
 static at_running_vcpu_fn at_running_vcpu;	/* kvm_get_running_vcpu */
 static int at_lapic_vcpu_off = -1;	/* see at_lapic_xapic_id() */
@@ -34,12 +37,21 @@ struct at_req {
 	unsigned long site;
 	unsigned long asked;		/* APIC ID checks: bits asked to set */
 	unsigned char kind, bit;
+	unsigned char hook;		/* enum at_hook_id of the claimer */
 	bool set;
 	bool nested;			/* a hook below this one ran */
 };
 
-#define AT_NR_REQS 256
-static struct at_req at_reqs[AT_NR_REQS];
+/*
+ * One entry per task inside a hooked call that can sleep on KVM's locks
+ * (the request wrapper, the APIC map rebuild, the IRQ-window counter):
+ * sized like their kretprobe instances (at_hooks_slots()), from the CPUs
+ * and the vCPUs a VM may have, since each vCPU thread can be asleep in
+ * one of them. A full table costs the nesting information of one call
+ * and is counted (reqs_full), never more.
+ */
+static struct at_req *at_reqs;
+static unsigned int at_nr_reqs;
 /*
  * Entries claimed, per kind: at_req_find() skips the walk when there are
  * none (the common case). A task only looks for entries it claimed
@@ -47,16 +59,17 @@ static struct at_req at_reqs[AT_NR_REQS];
  */
 static atomic_t at_reqs_used[AT_REQ_INIT + 1];
 
-static struct at_req *at_req_claim(unsigned char kind)
+static struct at_req *at_req_claim(unsigned char kind, unsigned char hook)
 {
 	struct at_req *r;
 
-	for (r = at_reqs; r < at_reqs + AT_NR_REQS; r++) {
+	for (r = at_reqs; r < at_reqs + at_nr_reqs; r++) {
 		if (READ_ONCE(r->task))
 			continue;
 		if (cmpxchg(&r->task, NULL, current) == NULL) {
 			atomic_inc(&at_reqs_used[kind]);
 			r->kind = kind;
+			r->hook = hook;
 			r->nested = false;
 			r->asked = 0;
 			return r;
@@ -73,7 +86,7 @@ static struct at_req *at_req_find(unsigned char kind)
 
 	if (!atomic_read(&at_reqs_used[kind]))
 		return NULL;
-	for (r = at_reqs; r < at_reqs + AT_NR_REQS; r++)
+	for (r = at_reqs; r < at_reqs + at_nr_reqs; r++)
 		if (READ_ONCE(r->task) == current && r->kind == kind)
 			return r;
 	return NULL;
@@ -87,6 +100,123 @@ static void at_req_release(struct at_req *r)
 	smp_store_release(&r->task, NULL);
 }
 NOKPROBE_SYMBOL(at_req_release);
+
+/* ---------------------------------------------------------------- */
+/* Probation: hooks not on their function's own name                 */
+/* ---------------------------------------------------------------- */
+
+/*
+ * A hook armed on another symbol than its function's own name (a .part.N
+ * clone, picked by probes.c or named by hook_target=) may see another
+ * argument layout: a compiler's clone can drop or reorder arguments. Its
+ * first AT_PROBATION_HITS calls are checked before any argument is used,
+ * with fault-tolerant reads only: the VM is one the module tracks or one
+ * whose user count and inhibit mask can be read, a reason is below 64 and
+ * a boolean is 0 or 1. The first mismatch refuses the hook: its handlers
+ * do nothing from then on, and the worker has probes.c disarm it in
+ * process context, which warns once and shows why in status.
+ */
+#define AT_PROBATION_HITS	16
+#define AT_REFUSED		(-1)
+
+static atomic_t at_probation[AT_NR_HOOKS];	/* calls left to check; 0: trusted */
+static const char *at_refusal[AT_NR_HOOKS];	/* why it was refused, set once */
+
+static bool at_kvm_plausible(const struct kvm *kvm)
+{
+	unsigned long mask;
+	bool tracked;
+	int users;
+
+	rcu_read_lock();
+	tracked = at_vm_lookup(kvm);
+	rcu_read_unlock();
+	if (tracked)
+		return true;
+	if (get_kernel_nofault(users, &kvm->users_count.refs.counter) ||
+	    get_kernel_nofault(mask, &kvm->arch.apicv_inhibit_reasons))
+		return false;
+	return users >= 0 && users < (1 << 24);
+}
+NOKPROBE_SYMBOL(at_kvm_plausible);
+
+static void at_refuse(unsigned int id, const char *why)
+{
+	if (cmpxchg(&at_refusal[id], NULL, why) == NULL) {
+		atomic_set(&at_probation[id], AT_REFUSED);
+		at_vm_kick();	/* the worker has probes.c disarm it */
+	}
+}
+NOKPROBE_SYMBOL(at_refuse);
+
+/* May the handler of hook @id use its arguments? Checks them on probation. */
+static bool at_args_trusted(unsigned int id, struct pt_regs *regs)
+{
+	unsigned int first = id == AT_H_SETTER ? AT_SETTER_FIRST_ARG : 0;
+	int left = atomic_read(&at_probation[id]);
+	const char *why = NULL;
+	struct kvm *kvm = NULL;
+
+	if (likely(!left))
+		return true;
+	if (left < 0)
+		return false;
+	switch (at_hooks[id].args) {
+	case AT_ARGS_APIC:	/* checked against the running vCPU's own */
+		break;
+	case AT_ARGS_VCPU:
+		if (get_kernel_nofault(kvm, &at_vcpu_arg(regs)->kvm))
+			why = "vcpu-unreadable";
+		break;
+	default:
+		kvm = (struct kvm *)at_arg(regs, first);
+		break;
+	}
+	if (!why && at_hooks[id].args != AT_ARGS_APIC &&
+	    (!kvm || !at_kvm_plausible(kvm)))
+		why = "not-a-vm";
+	if (!why && at_hooks[id].args == AT_ARGS_KVM_REASON &&
+	    !at_kvm_reason_plausible(regs, first))
+		why = "reason-or-bool-out-of-range";
+	if (!why && at_hooks[id].args == AT_ARGS_KVM_BOOL &&
+	    !at_bool_arg_plausible(regs, 1))
+		why = "bool-out-of-range";
+	if (why) {
+		at_refuse(id, why);
+		return false;
+	}
+	atomic_dec_if_positive(&at_probation[id]);
+	return true;
+}
+NOKPROBE_SYMBOL(at_args_trusted);
+
+/* probes.c, before arming hook @id: on probation or trusted, not refused. */
+void at_hooks_probation(unsigned int id, bool on)
+{
+	WRITE_ONCE(at_refusal[id], NULL);
+	atomic_set(&at_probation[id], on ? AT_PROBATION_HITS : 0);
+}
+
+/*
+ * Hook @id was unregistered alone (refused) while the others stay armed:
+ * the return handlers of its calls in flight will never run, so the
+ * entries they claimed are released here. Process context, after the
+ * unregistration (no handler of @id runs any more).
+ */
+void at_hooks_release_claims(unsigned int id)
+{
+	struct at_req *r;
+
+	for (r = at_reqs; r < at_reqs + at_nr_reqs; r++)
+		if (READ_ONCE(r->task) && r->hook == id)
+			at_req_release(r);
+}
+
+/* Why hook @id was refused, or NULL. */
+const char *at_hook_refusal(unsigned int id)
+{
+	return READ_ONCE(at_refusal[id]);
+}
 
 /* ---------------------------------------------------------------- */
 /* Helpers                                                          */
@@ -162,7 +292,8 @@ NOKPROBE_SYMBOL(at_emit_changes);
 struct at_setter_data {
 	const struct kvm *kvm;
 	unsigned long old, site;
-	unsigned int bit;
+	u64 entry_ns;
+	unsigned int bit, vm_id;	/* vm_id: counted in its in_flight */
 	bool set;
 };
 
@@ -172,8 +303,11 @@ static int at_setter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct at_req *req;
 	struct kvm *kvm;
 
+	if (!at_args_trusted(AT_H_SETTER, regs))
+		return 1;
 	at_setter_args(regs, &kvm, &d->bit, &d->set);
 	d->kvm = kvm;
+	d->entry_ns = at_now();
 	d->old = at_kvm_mask(kvm);
 	d->site = at_caller(regs);
 	/* Called through the locking wrapper: report the wrapper's caller. */
@@ -182,9 +316,69 @@ static int at_setter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		req->nested = true;
 		d->site = req->site;
 	}
+	d->vm_id = 0;
+	if (IS_ENABLED(AT_SETTER_LOCKLESS)) {
+		struct at_vm *vm;
+
+		/*
+		 * Counted before KVM's cmpxchg (account.h). Adopted here if
+		 * need be, so every call the hook sees is counted.
+		 */
+		rcu_read_lock();
+		vm = at_vm_get_or_adopt(kvm, d->old);
+		if (vm) {
+			atomic_inc(&vm->in_flight);
+			smp_mb__after_atomic();
+			d->vm_id = vm->id;
+		}
+		rcu_read_unlock();
+	}
 	return 0;
 }
 NOKPROBE_SYMBOL(at_setter_entry);
+
+/*
+ * 5.10: the setter takes no lock and runs on many vCPU threads at once, so
+ * return handlers of one VM race. They account one at a time under the
+ * VM's acct_lock (taken here only, never across KVM's call, which waits
+ * for IPIs), and what each records is derived from the mask recorded so
+ * far, KVM's mask now and whether other calls are in flight: the argument
+ * is in module/account.h, its userspace model in tests/compat.
+ */
+static void at_setter_exit_lockless(struct at_vm *vm,
+				    const struct at_setter_data *d,
+				    struct at_rec *tmpl)
+{
+	struct at_lockless_out out;
+	unsigned long flags, now, cur;
+	unsigned int in_flight, b;
+
+	raw_spin_lock_irqsave(&vm->acct_lock, flags);
+	tmpl->ns = at_now();	/* accounting times grow under the lock */
+	now = at_kvm_mask(d->kvm);
+	smp_rmb();	/* KVM's mask before the count: account.h */
+	in_flight = d->vm_id == vm->id ? atomic_read(&vm->in_flight) : 0;
+	cur = READ_ONCE(vm->mask);
+	at_lockless_step(cur, now, d->bit, d->set, at_vendor_honours(d->bit),
+			 in_flight, vm->overlapped, &out);
+	if (out.result == AT_LL_CHANGED) {
+		cur = at_emit_bit(vm, tmpl, cur, d->bit, 0);
+	} else if (out.result != AT_LL_NONE) {
+		tmpl->result = out.result == AT_LL_NOOP ? AT_RES_NOOP :
+							 AT_RES_FILTERED;
+		tmpl->bit = d->bit;
+		tmpl->old_mask = cur;
+		tmpl->new_mask = cur;
+		at_vm_record_request(vm, tmpl);
+	}
+	for_each_set_bit(b, &out.fix, BITS_PER_LONG)
+		cur = at_emit_bit(vm, tmpl, cur, b, AT_F_MISSED);
+	vm->overlapped = out.overlapped;
+	if (d->vm_id == vm->id)
+		atomic_dec(&vm->in_flight);
+	raw_spin_unlock_irqrestore(&vm->acct_lock, flags);
+}
+NOKPROBE_SYMBOL(at_setter_exit_lockless);
 
 static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
@@ -197,12 +391,24 @@ static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	vm = at_vm_get_or_adopt(d->kvm, d->old);
 	if (!vm)
 		goto out;
+	/*
+	 * Adopted by another hook after this call began: its baseline was
+	 * read from KVM at some point of this call, before or after the
+	 * change, so it is where this call's records start (correcting it
+	 * to d->old would invent a missed pair).
+	 */
+	if (READ_ONCE(vm->baseline) && READ_ONCE(vm->created_ns) >= d->entry_ns)
+		d->old = READ_ONCE(vm->mask);
 	at_vm_note_key(vm, d->kvm);
 	at_rec_init(&tmpl, d->set ? AT_EV_SET : AT_EV_CLEAR);
 	tmpl.vcpu = at_vcpu_of(d->kvm, NULL);
 	tmpl.site = d->site;
+	if (IS_ENABLED(AT_SETTER_LOCKLESS)) {
+		at_setter_exit_lockless(vm, d, &tmpl);
+		goto out;
+	}
 
-	if (d->bit < AT_MAX_BITS && !((d->old ^ new) & BIT(d->bit))) {
+	if (d->bit < BITS_PER_LONG && !((d->old ^ new) & BIT(d->bit))) {
 		/* The requested bit did not move: already so, or filtered. */
 		bool is_set = new & BIT(d->bit);
 
@@ -210,7 +416,7 @@ static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 		tmpl.bit = d->bit;
 		tmpl.old_mask = d->old;
 		tmpl.new_mask = d->old;
-		at_vm_record_request(vm, &tmpl, false);
+		at_vm_record_request(vm, &tmpl);
 	}
 	at_emit_changes(vm, &tmpl, d->old, new, d->bit);
 out:
@@ -221,11 +427,11 @@ NOKPROBE_SYMBOL(at_setter_exit);
 
 /*
  * A request the setter never saw, with @mask as KVM left it: dropped when
- * APICv is disabled, else @res (filtered, absorbed). Logged if @always or
- * if it is worth it (see at_vm_record_request()); counted either way.
+ * APICv is disabled, else @res (filtered, absorbed). Counted, and logged
+ * if it is worth it (see at_vm_record_request()).
  */
 static void at_emit_unapplied(const struct at_req *req, unsigned long mask,
-			      unsigned char res, bool always)
+			      unsigned char res)
 {
 	struct at_rec rec;
 	struct at_vm *vm;
@@ -242,7 +448,7 @@ static void at_emit_unapplied(const struct at_req *req, unsigned long mask,
 		rec.new_mask = mask;
 		rec.result = at_bit_in(mask, at_reasons.disable_bit) ?
 			     AT_RES_DROPPED : res;
-		at_vm_record_request(vm, &rec, always);
+		at_vm_record_request(vm, &rec);
 	}
 	rcu_read_unlock();
 }
@@ -266,6 +472,8 @@ static int at_request_entry(struct kretprobe_instance *ri,
 	struct kvm *kvm;
 	bool set;
 
+	if (!at_args_trusted(AT_H_REQUEST, regs))
+		return 1;
 	at_request_args(regs, &kvm, &bit, &set);
 	d->old = at_kvm_mask(kvm);
 	/* Asked by the hooked xAPIC ID check: it led to an inhibit request. */
@@ -277,7 +485,7 @@ static int at_request_entry(struct kretprobe_instance *ri,
 		if (set && bit < BITS_PER_LONG)
 			outer->asked |= BIT(bit);
 	}
-	req = at_req_claim(AT_REQ_REQUEST);
+	req = at_req_claim(AT_REQ_REQUEST, AT_H_REQUEST);
 	d->req = req;
 	if (!req)
 		return 0;
@@ -313,7 +521,7 @@ static int at_request_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	if (req->bit < BITS_PER_LONG && ((mask ^ d->old) & BIT(req->bit)) &&
 	    !!(mask & BIT(req->bit)) == req->set)
 		goto out;	/* the setter ran unseen: its next call resyncs */
-	at_emit_unapplied(req, mask, AT_RES_FILTERED, false);
+	at_emit_unapplied(req, mask, AT_RES_FILTERED);
 out:
 	at_req_release(req);
 	return 0;
@@ -333,8 +541,23 @@ static int at_init_vm_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_kvm_data *d = (void *)ri->data;
 
+	if (!at_args_trusted(AT_H_INIT_VM, regs))
+		return 1;
 	d->kvm = at_kvm_arg(regs);
 	d->site = at_caller(regs);
+	/*
+	 * 5.10: the slot kvm_apicv_init()'s hook fills is claimed here, so it
+	 * exists only while this call's instance does: a missed instance
+	 * (nmissed) cannot leave a slot claimed for good.
+	 */
+	if (at_hooks[AT_H_INIT_REASONS].base) {
+		struct at_req *req = at_req_claim(AT_REQ_INIT, AT_H_INIT_VM);
+
+		if (req) {
+			req->kvm = d->kvm;
+			req->site = d->site;
+		}
+	}
 	return 0;
 }
 NOKPROBE_SYMBOL(at_init_vm_entry);
@@ -375,7 +598,7 @@ static int at_init_vm_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	at_vm_record(vm, &rec);
 	at_rec_init(&rec, AT_EV_SET);	/* template for the reasons' records */
 	rec.site = site;
-	for (b = AT_MAX_BITS - 1; b >= 0; b--)
+	for (b = BITS_PER_LONG - 1; b >= 0; b--)
 		if (mask & BIT(b))
 			cur = at_emit_bit(vm, &rec, cur, b, AT_F_INIT);
 out:
@@ -390,6 +613,8 @@ static int at_destroy_vm_pre(struct kprobe *p, struct pt_regs *regs)
 	struct at_rec rec;
 	struct at_vm *vm;
 
+	if (!at_args_trusted(AT_H_DESTROY_VM, regs))
+		return 0;
 	rcu_read_lock();
 	vm = at_vm_lookup(kvm);
 	if (vm) {
@@ -411,6 +636,8 @@ static int at_vm_debugfs_pre(struct kprobe *p, struct pt_regs *regs)
 	const struct kvm *kvm = at_kvm_arg(regs);
 	struct at_vm *vm;
 
+	if (!at_args_trusted(AT_H_VM_DEBUGFS, regs))
+		return 0;
 	rcu_read_lock();
 	vm = at_vm_lookup(kvm);
 	if (vm)
@@ -424,9 +651,12 @@ NOKPROBE_SYMBOL(at_vm_debugfs_pre);
 static int at_vcpu_created_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	const struct kvm_vcpu *vcpu = at_vcpu_arg(regs);
-	const struct kvm *kvm = READ_ONCE(vcpu->kvm);
+	const struct kvm *kvm;
 	struct at_vm *vm;
 
+	if (!at_args_trusted(AT_H_VCPU, regs))
+		return 0;
+	kvm = READ_ONCE(vcpu->kvm);
 	rcu_read_lock();
 	vm = at_vm_get_or_adopt(kvm, at_kvm_mask(kvm));
 	if (vm) {
@@ -445,10 +675,11 @@ NOKPROBE_SYMBOL(at_vcpu_created_pre);
  */
 static int at_init_reasons_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct at_req *req = at_req_find(AT_REQ_INIT);
+	struct at_req *req;
 
-	if (!req)
-		req = at_req_claim(AT_REQ_INIT);
+	if (!at_args_trusted(AT_H_INIT_REASONS, regs))
+		return 0;
+	req = at_req_find(AT_REQ_INIT);	/* claimed by kvm_arch_init_vm()'s hook */
 	if (req) {
 		req->kvm = at_kvm_arg(regs);
 		req->site = at_caller(regs);
@@ -466,7 +697,8 @@ NOKPROBE_SYMBOL(at_init_reasons_pre);
  * setter only when the count crosses zero while no other reason is set;
  * otherwise the request is absorbed by the counter (APICv is already
  * inhibited) and the next setter call recomputes IRQWIN lazily (a side
- * change, AT_F_SIDE). Absorbed requests get their own record.
+ * change, AT_F_SIDE). Absorbed requests are counted per reason and
+ * recorded only with log_noop=1 (see at_worth_logging()).
  */
 struct at_irq_window_data {
 	struct at_req *req;
@@ -481,10 +713,12 @@ static int at_irq_window_entry(struct kretprobe_instance *ri,
 	struct kvm *kvm;
 	bool inc;
 
+	if (!at_args_trusted(AT_H_IRQ_WINDOW, regs))
+		return 1;
 	if (bit == AT_NO_BIT)
 		return 1;
 	at_irq_window_args(regs, &kvm, &inc);
-	req = at_req_claim(AT_REQ_REQUEST);
+	req = at_req_claim(AT_REQ_REQUEST, AT_H_IRQ_WINDOW);
 	if (!req)
 		return 1;
 	req->kvm = kvm;
@@ -503,8 +737,7 @@ static int at_irq_window_exit(struct kretprobe_instance *ri,
 	struct at_req *req = d->req;
 
 	if (!req->nested)	/* else the setter ran and reported it */
-		at_emit_unapplied(req, at_kvm_mask(req->kvm), AT_RES_ABSORBED,
-				  true);
+		at_emit_unapplied(req, at_kvm_mask(req->kvm), AT_RES_ABSORBED);
 	at_req_release(req);
 	return 0;
 }
@@ -531,13 +764,15 @@ static int at_xapic_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct kvm_vcpu *vcpu;
 	struct at_req *req;
 
+	if (!at_args_trusted(AT_H_XAPIC_ID, regs))
+		return 1;
 	/* The vCPU is loaded for KVM_SET_LAPIC and for guest APIC writes. */
 	fn = READ_ONCE(at_running_vcpu);
 	vcpu = fn ? fn() : NULL;
 	if (!vcpu || READ_ONCE(vcpu->arch.apic) != apic ||
 	    !at_vcpu_apic_hw_enabled(vcpu))
 		return 1;	/* KVM returns early too: nothing to record */
-	req = at_req_claim(AT_REQ_APIC_ID);
+	req = at_req_claim(AT_REQ_APIC_ID, AT_H_XAPIC_ID);
 	if (!req)
 		return 1;
 	d->req = req;
@@ -613,6 +848,8 @@ static int at_set_lapic_pre(struct kprobe *p, struct pt_regs *regs)
 	struct at_rec rec;
 	u32 id;
 
+	if (!at_args_trusted(AT_H_SET_LAPIC, regs))
+		return 0;
 	at_set_lapic_args(regs, &vcpu, &state);
 	at_rec_init(&rec, AT_EV_LAPIC_SET);
 	rec.xapic_id = at_lapic_state_id(state, at_vcpu_x2apic(vcpu), &id) ?
@@ -630,6 +867,8 @@ static int at_apic_base_pre(struct kprobe *p, struct pt_regs *regs)
 	bool host;
 	u64 value;
 
+	if (!at_args_trusted(AT_H_APIC_BASE, regs))
+		return 0;
 	if (!at_apic_base_args(regs, &vcpu, &value, &host) || !host ||
 	    value == at_vcpu_apic_base(vcpu))
 		return 0;
@@ -724,8 +963,11 @@ static int at_apic_map_entry(struct kretprobe_instance *ri,
 			     struct pt_regs *regs)
 {
 	struct at_apic_map_data *d = (void *)ri->data;
-	struct at_req *req = at_req_claim(AT_REQ_APIC_ID);
+	struct at_req *req;
 
+	if (!at_args_trusted(AT_H_APIC_MAP, regs))
+		return 1;
+	req = at_req_claim(AT_REQ_APIC_ID, AT_H_APIC_MAP);
 	if (!req)
 		return 1;
 	req->kvm = at_kvm_arg(regs);
@@ -764,75 +1006,144 @@ NOKPROBE_SYMBOL(at_apic_map_exit);
 const struct at_hook at_hooks[AT_NR_HOOKS] = {
 	[AT_H_INIT_VM] = {
 		.role = "vm_create", .base = AT_SYM_INIT_VM, .ret = true,
+		.args = AT_ARGS_KVM,
 		.data_size = sizeof(struct at_kvm_data),
 		.entry = at_init_vm_entry, .exit = at_init_vm_exit,
 	},
 	[AT_H_DESTROY_VM] = {
 		.role = "vm_destroy", .base = AT_SYM_DESTROY_VM,
+		.args = AT_ARGS_KVM,
 		.pre = at_destroy_vm_pre,
 	},
 	[AT_H_VM_DEBUGFS] = {
 		.role = "vm_key", .base = AT_SYM_VM_DEBUGFS,
+		.args = AT_ARGS_KVM,
 		.pre = at_vm_debugfs_pre,
 	},
 	[AT_H_INIT_REASONS] = {
 		.role = "init_reasons", .base = AT_SYM_INIT_REASONS,
+		.args = AT_ARGS_KVM,
 		.pre = at_init_reasons_pre,
 	},
 	[AT_H_VCPU] = {
 		.role = "vcpu_create", .base = AT_SYM_VCPU_CREATED,
+		.args = AT_ARGS_VCPU,
 		.pre = at_vcpu_created_pre,
 	},
 	[AT_H_SETTER] = {
 		.role = "setter", .base = AT_SYM_SETTER, .ret = true,
+		.args = AT_ARGS_KVM_REASON,
 		.part = true,
 		.data_size = sizeof(struct at_setter_data),
 		.entry = at_setter_entry, .exit = at_setter_exit,
 	},
 	[AT_H_REQUEST] = {
 		.role = "request", .base = AT_SYM_REQUEST, .ret = true,
+		.sleeps = true,
+		.args = AT_ARGS_KVM_REASON,
 		.data_size = sizeof(struct at_request_data),
 		.entry = at_request_entry, .exit = at_request_exit,
 	},
 	[AT_H_IRQ_WINDOW] = {
 		.role = "irq_window", .base = AT_SYM_IRQ_WINDOW, .ret = true,
+		.sleeps = true,
+		.args = AT_ARGS_KVM_BOOL,
 		.data_size = sizeof(struct at_irq_window_data),
 		.entry = at_irq_window_entry, .exit = at_irq_window_exit,
 	},
 	[AT_H_XAPIC_ID] = {
 		.role = "apic_id", .base = AT_SYM_XAPIC_ID, .ret = true,
+		.args = AT_ARGS_APIC,
 		.data_size = sizeof(struct at_apic_data),
 		.entry = at_xapic_entry, .exit = at_xapic_exit,
 	},
 	[AT_H_APIC_MAP] = {
 		.role = "apic_map", .base = AT_SYM_APIC_MAP, .ret = true,
+		.sleeps = true,
+		.args = AT_ARGS_KVM,
 		.data_size = sizeof(struct at_apic_map_data),
 		.entry = at_apic_map_entry, .exit = at_apic_map_exit,
 	},
 	[AT_H_SET_LAPIC] = {
 		.role = "lapic_set", .base = AT_SYM_SET_LAPIC,
+		.args = AT_ARGS_VCPU,
 		.pre = at_set_lapic_pre,
 	},
 	[AT_H_APIC_BASE] = {
 		.role = "apic_base", .base = AT_SYM_APIC_BASE,
+		.args = AT_ARGS_VCPU,
 		.pre = at_apic_base_pre,
 	},
 };
 
 /*
+ * Calls that can be in flight at once in a hooked function that sleeps:
+ * the request table's entries and those hooks' kretprobe instances. The
+ * kprobes documentation asks for a large maxactive on functions that can
+ * sleep: the vCPU threads of the VMs can be asleep in one of them (on
+ * KVM's apicv_update_lock or the APIC map mutex), so the count follows
+ * the CPUs (4 vCPU threads each) or a quarter of KVM's vCPU limit,
+ * whichever is larger, 256 to 4096. Entries are 40 bytes, allocated once
+ * per load like the kretprobe instances (neither is in memory_bytes,
+ * which counts what grows with the VMs); running out is counted
+ * (nmissed, reqs_full) and costs call sites and request counts, never
+ * the changes of a mask.
+ */
+unsigned int at_hooks_slots(void)
+{
+	return clamp_t(unsigned int, max_t(unsigned int,
+					   4 * num_possible_cpus(),
+					   KVM_MAX_VCPUS / 4),
+		       256, 4096);
+}
+
+/*
+ * kretprobe instances of hook @id: the calls in flight at once. Hooks
+ * on functions that sleep on KVM's locks get at_hooks_slots(); the others
+ * can only be preempted, as the kprobes documentation sizes them (twice
+ * the CPUs, at least 64). From 6.7 the kernel keeps per-CPU arrays as
+ * large as maxactive for each kretprobe (objpool): only the sleeping
+ * hooks pay for the vCPUs.
+ */
+unsigned int at_hooks_maxactive(unsigned int id)
+{
+	if (at_hooks[id].sleeps)
+		return at_hooks_slots();
+	return max_t(unsigned int, 64, 2 * num_possible_cpus());
+}
+
+/* Process context, before any probe is registered. */
+int at_hooks_init(void)
+{
+	at_nr_reqs = at_hooks_slots();
+	at_reqs = kcalloc(at_nr_reqs, sizeof(*at_reqs), GFP_KERNEL);
+	return at_reqs ? 0 : -ENOMEM;
+}
+
+/* After every probe is unregistered for good. */
+void at_hooks_exit(void)
+{
+	kfree(at_reqs);
+	at_reqs = NULL;
+}
+
+/*
  * Before the probes arm (probes.c): @running_vcpu is kvm_get_running_vcpu,
- * resolved, or NULL.
+ * resolved, or NULL. The kvm_lapic layout is looked for again: the kvm
+ * now loaded may be another build.
  */
 void at_hooks_attach(at_running_vcpu_fn running_vcpu)
 {
 	WRITE_ONCE(at_running_vcpu, running_vcpu);
+	WRITE_ONCE(at_lapic_vcpu_off, -1);
 }
 
 /* After every probe is unregistered, which waited for running handlers. */
 void at_hooks_detach(void)
 {
 	WRITE_ONCE(at_running_vcpu, NULL);
-	memset(at_reqs, 0, sizeof(at_reqs));
+	if (at_reqs)
+		memset(at_reqs, 0, at_nr_reqs * sizeof(*at_reqs));
 	memset(at_reqs_used, 0, sizeof(at_reqs_used));
 }
 

@@ -5,7 +5,9 @@
  * Module parameters (the only control; /sys/module/apicv_trace/parameters):
  *   ring_size     records kept per VM, power of two, 16..65536 (new VMs)
  *   max_vms       VM records allocated at most (live + exited), 1..65536
- *   max_exited    exited VMs kept readable, oldest dropped first, 0..4096
+ *   max_exited    exited VMs kept readable, the first to exit dropped
+ *                 first, 0..4096 (at most max_vms - 1 are kept: a new VM
+ *                 always gets a record before an old exited one)
  *   log_noop      also log requests that changed nothing (Y/N)
  *   clear         write exited, events or all: forget exited VMs and/or
  *                 empty the event history (aggregates are kept)
@@ -141,7 +143,7 @@ static const struct kernel_param_ops at_max_exited_ops = {
 	.get = param_get_uint,
 };
 module_param_cb(max_exited, &at_max_exited_ops, &at_max_exited, 0644);
-MODULE_PARM_DESC(max_exited, "Exited VMs kept readable, oldest dropped first, 0..4096 (default 64)");
+MODULE_PARM_DESC(max_exited, "Exited VMs kept readable (at most max_vms-1), first exited dropped first, 0..4096 (default 64)");
 
 /* Y/N (or 1/0, y/n) exactly: the kernel's bool parser reads "yes!" as Y */
 static int at_set_log_noop(const char *val, const struct kernel_param *kp)
@@ -205,6 +207,8 @@ static int __init at_init(void)
 	int ret;
 
 	at_compat_canary();
+	if (IS_ENABLED(AT_TEST_BAD_LAYOUT))
+		pr_warn("test build (AT_TEST_BAD_LAYOUT): the setter's arguments are read wrong on purpose\n");
 	at_reasons_init();
 	ret = at_vm_init(at_stream_order);
 	if (ret)

@@ -14,16 +14,19 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/security.h>
 
 #include "apicv_trace.h"
 
 enum at_probe_state { AT_PROBE_OFF, AT_PROBE_ARMED, AT_PROBE_ABSENT,
-		      AT_PROBE_FAILED, AT_PROBE_NA };
+		      AT_PROBE_FAILED, AT_PROBE_NA, AT_PROBE_REFUSED,
+		      AT_PROBE_LOCKDOWN };
 
 static const char *const at_probe_state_names[] = {
 	[AT_PROBE_OFF] = "waiting-for-kvm", [AT_PROBE_ARMED] = "armed",
 	[AT_PROBE_ABSENT] = "absent", [AT_PROBE_FAILED] = "failed",
-	[AT_PROBE_NA] = "n/a",
+	[AT_PROBE_NA] = "n/a", [AT_PROBE_REFUSED] = "refused",
+	[AT_PROBE_LOCKDOWN] = "lockdown",
 };
 
 /* at_hooks[i] as armed on this kernel: at_probes[i] */
@@ -32,6 +35,7 @@ struct at_probe {
 	struct kretprobe rp;		/* rp.kp alone for plain kprobes */
 	char sym[KSYM_NAME_LEN];	/* what was armed (maybe a clone) */
 	char clones[64];		/* unhooked ABI-changing clones seen */
+	const char *refused;		/* why it was disarmed (probation) */
 	enum at_probe_state state;
 	int err;
 };
@@ -41,13 +45,33 @@ static struct at_probe at_probes[AT_NR_HOOKS];
 
 /*
  * hook_target=ROLE=SYMBOL[,ROLE=SYMBOL...] (load time): hook SYMBOL in
- * place of ROLE's function, exactly as named. For a kernel that renamed a
- * function, and to test what happens when a target is missing.
+ * place of the function probes.c would pick for ROLE. SYMBOL must be the
+ * role's own function or one of its .part.N clones (N a number): which
+ * clone to use, or the plain name instead of a clone, is all an admin can
+ * choose. Any other function may take other arguments, and a handler
+ * reading them as KVM's would read the wrong memory: refused with -EINVAL.
  */
 #define AT_TARGET_MAX	256
 #define AT_TARGET_SYM	128
 static char at_target_param[AT_TARGET_MAX];
 static char at_target_sym[AT_NR_HOOKS][AT_TARGET_SYM];
+
+/* @sym is @base or "@base.part.N", N one to three digits. */
+static bool at_target_allowed(const char *base, const char *sym)
+{
+	size_t len = strlen(base), n;
+
+	if (strncmp(sym, base, len))
+		return false;
+	sym += len;
+	if (!*sym)
+		return true;
+	if (strncmp(sym, ".part.", 6))
+		return false;
+	sym += 6;
+	n = strspn(sym, "0123456789");
+	return n >= 1 && n <= 3 && !sym[n];
+}
 
 static int at_target_one(char *item, bool apply)
 {
@@ -76,6 +100,17 @@ static int at_target_one(char *item, bool apply)
 	for (i = 0; i < AT_NR_HOOKS; i++) {
 		if (strcmp(item, at_hooks[i].role))
 			continue;
+		if (!at_hooks[i].base) {
+			pr_err("hook_target: %s has no function on this kernel\n",
+			       item);
+			return -EINVAL;
+		}
+		if (!at_target_allowed(at_hooks[i].base, sym)) {
+			pr_err("hook_target: %s=%s: only %s or %s.part.N may be hooked for %s\n",
+			       item, sym, at_hooks[i].base, at_hooks[i].base,
+			       item);
+			return -EINVAL;
+		}
 		if (apply) {
 			strscpy(at_target_sym[i], sym, AT_TARGET_SYM);
 			at_probes[i].target = at_target_sym[i];
@@ -149,6 +184,12 @@ static int at_probe_register(int i, const char *suffix)
 	memset(&p->rp, 0, sizeof(p->rp));
 	snprintf(p->sym, sizeof(p->sym), "%s%s", p->target ?: h->base, suffix);
 	p->rp.kp.symbol_name = p->sym;
+	/*
+	 * Not the function's own name: its arguments are checked first (and
+	 * the setter's always, in the AT_TEST_BAD_LAYOUT test build).
+	 */
+	at_hooks_probation(i, strcmp(p->sym, h->base) ||
+			   (IS_ENABLED(AT_TEST_BAD_LAYOUT) && i == AT_H_SETTER));
 	if (!h->ret) {
 		p->rp.kp.pre_handler = h->pre;
 		return register_kprobe(&p->rp.kp);
@@ -156,7 +197,7 @@ static int at_probe_register(int i, const char *suffix)
 	p->rp.entry_handler = h->entry;
 	p->rp.handler = h->exit;
 	p->rp.data_size = h->data_size;
-	p->rp.maxactive = max_t(int, 64, 4 * num_possible_cpus());
+	p->rp.maxactive = at_hooks_maxactive(i);
 	return register_kretprobe(&p->rp);
 }
 
@@ -205,10 +246,8 @@ static void at_probe_arm(int n)
 
 	if (p->state == AT_PROBE_ARMED)
 		return;
+	p->refused = NULL;
 	if (!h->base) {
-		if (p->target)
-			pr_warn("hook_target: %s has no function on this kernel; %s not hooked\n",
-				h->role, p->target);
 		p->state = AT_PROBE_NA;
 		return;
 	}
@@ -252,6 +291,8 @@ static unsigned long at_probe_nmissed(int i)
  * first, until that stops failing for memory; unregistering a disabled
  * probe only unlinks it.
  */
+#define AT_DISABLE_TRIES	500	/* 20 ms apart: 10 s */
+
 static void at_probe_disable(int i)
 {
 	struct at_probe *p = &at_probes[i];
@@ -259,6 +300,11 @@ static void at_probe_disable(int i)
 	int ret;
 
 	for (tries = 1; (ret = disable_kprobe(&p->rp.kp)) == -ENOMEM; tries++) {
+		if (tries == AT_DISABLE_TRIES) {
+			pr_err("%s (%s): disabling failed %u times (%d); unregistering it anyway\n",
+			       at_hooks[i].role, p->sym, tries, ret);
+			return;
+		}
 		if (tries % 100 == 1)
 			pr_warn("%s (%s): disabling failed (%d), retrying\n",
 				at_hooks[i].role, p->sym, ret);
@@ -302,6 +348,40 @@ static void *at_resolve(const char *name)
 	return at_call_address(addr);
 }
 
+/*
+ * Kernel lockdown. The hooks read KVM's memory (masks, vCPU and local
+ * APIC fields) from kprobe handlers, which is what lockdown's
+ * confidentiality level forbids the tracing kprobe interface to do
+ * (LOCKDOWN_KPROBES): under it the module arms nothing, whoever signed
+ * it, and says so in status; its files still read. The integrity level
+ * does not restrict kprobes, and the module shows no addresses either
+ * way. The level is read when the hooks arm (each level the kernel
+ * refuses logs one line of its own), not on every status read.
+ */
+static const char *at_lockdown = "none";
+
+static bool at_lockdown_refuses_kprobes(void)
+{
+	/*
+	 * -EPERM is the lockdown LSM's answer. Before 5.16 other LSMs answer
+	 * the same hook for the calling task (SELinux: -EACCES when the
+	 * policy denies modprobe or udev its lockdown permission): that is
+	 * not kernel lockdown, and the hooks still arm.
+	 */
+	if (security_locked_down(LOCKDOWN_KPROBES) == -EPERM) {
+		at_lockdown = "confidentiality";
+		return true;
+	}
+	at_lockdown = security_locked_down(LOCKDOWN_INTEGRITY_MAX) == -EPERM ?
+		      "integrity" : "none";
+	return false;
+}
+
+const char *at_probes_lockdown(void)
+{
+	return READ_ONCE(at_lockdown);
+}
+
 /* Caller holds at_probes_mutex. */
 static int at_arm_all(void)
 {
@@ -311,6 +391,13 @@ static int at_arm_all(void)
 	/* kvm is loaded when its VM constructor is (whatever hook_target says) */
 	if (!at_symbol_exists(AT_SYM_INIT_VM))
 		return -ENODEV;
+	if (at_lockdown_refuses_kprobes()) {
+		for (i = 0; i < AT_NR_HOOKS; i++)
+			if (at_hooks[i].base)
+				at_probes[i].state = AT_PROBE_LOCKDOWN;
+		pr_warn("kernel lockdown (confidentiality) forbids kprobes: no hook armed\n");
+		return -EPERM;
+	}
 	at_reasons_from_kernel();
 	at_hooks_attach(at_resolve(AT_SYM_RUNNING_VCPU));
 	for (i = 0; i < AT_NR_HOOKS; i++)
@@ -333,11 +420,43 @@ static void at_disarm_all(void)
 
 	for (i = AT_NR_HOOKS - 1; i >= 0; i--) {
 		at_probe_disarm(i);
-		if (at_probes[i].state != AT_PROBE_NA)
+		if (at_probes[i].state != AT_PROBE_NA &&
+		    at_probes[i].state != AT_PROBE_LOCKDOWN)
 			at_probes[i].state = AT_PROBE_OFF;
 	}
 	/* unregister_*probe() waited for running handlers to finish */
 	at_hooks_detach();
+}
+
+/*
+ * The worker, in process context: disarm the hooks whose handlers refused
+ * their arguments (hooks.c, probation), warn once for each, and keep why
+ * for status. The other hooks stay armed: coverage is partial.
+ */
+void at_probes_disarm_refused(void)
+{
+	bool any = false;
+	const char *why;
+	int i;
+
+	for (i = 0; i < AT_NR_HOOKS; i++)
+		any |= at_hook_refusal(i) != NULL;
+	if (!any)
+		return;		/* the common case: no lock taken */
+	mutex_lock(&at_probes_mutex);
+	for (i = 0; i < AT_NR_HOOKS; i++) {
+		why = at_hook_refusal(i);
+		if (!why || at_probes[i].state != AT_PROBE_ARMED)
+			continue;
+		at_probe_disarm(i);
+		at_hooks_release_claims(i);
+		at_probes[i].state = AT_PROBE_REFUSED;
+		at_probes[i].refused = why;
+		pr_warn("%s (%s): its arguments are not what %s takes (%s): disarmed\n",
+			at_hooks[i].role, at_probes[i].sym, at_hooks[i].base,
+			why);
+	}
+	mutex_unlock(&at_probes_mutex);
 }
 
 /*
@@ -348,7 +467,8 @@ bool at_probes_see_inhibits(void)
 {
 	enum at_probe_state st = READ_ONCE(at_probes[AT_H_SETTER].state);
 
-	return st != AT_PROBE_ABSENT && st != AT_PROBE_FAILED;
+	return st != AT_PROBE_ABSENT && st != AT_PROBE_FAILED &&
+	       st != AT_PROBE_REFUSED && st != AT_PROBE_LOCKDOWN;
 }
 
 unsigned long at_probes_armed(void)
@@ -362,16 +482,23 @@ unsigned long at_probes_armed(void)
 	return armed;
 }
 
-/* full, partial (a hook absent or failed) or waiting (for kvm) */
+/*
+ * full, partial (a hook absent, failed or refused), lockdown (nothing may
+ * be armed) or waiting (for kvm)
+ */
 const char *at_probes_coverage(void)
 {
 	bool full = true;
 	int i;
 
-	for (i = 0; i < AT_NR_HOOKS; i++)
+	for (i = 0; i < AT_NR_HOOKS; i++) {
+		if (at_probes[i].state == AT_PROBE_LOCKDOWN)
+			return "lockdown";
 		if (at_probes[i].state == AT_PROBE_ABSENT ||
-		    at_probes[i].state == AT_PROBE_FAILED)
+		    at_probes[i].state == AT_PROBE_FAILED ||
+		    at_probes[i].state == AT_PROBE_REFUSED)
 			full = false;
+	}
 	return !at_probes_armed() ? "waiting" : full ? "full" : "partial";
 }
 
@@ -398,8 +525,11 @@ void at_probe_info(unsigned int i, struct at_probe_info *out)
 	out->nmissed = at_probe_nmissed(i);
 	out->err = p->err;
 	out->clones = p->clones;
+	out->refused = p->state == AT_PROBE_REFUSED ? p->refused : NULL;
+	out->maxactive = h->ret ? p->rp.maxactive : 0;
 	out->absent = p->state == AT_PROBE_ABSENT;
-	out->failed = p->state == AT_PROBE_FAILED;
+	out->failed = p->state == AT_PROBE_FAILED ||
+		      p->state == AT_PROBE_REFUSED;
 }
 
 /*
@@ -442,21 +572,32 @@ int at_probes_init(void)
 {
 	int ret;
 
-	ret = register_module_notifier(&at_module_nb);
+	ret = at_hooks_init();
 	if (ret)
 		return ret;
+	ret = register_module_notifier(&at_module_nb);
+	if (ret)
+		goto err_hooks;
 	mutex_lock(&at_probes_mutex);
 	ret = at_arm_all();
 	if (ret == -ENODEV) {
 		at_disarm_all();	/* kvm not loaded yet: wait for it */
 		pr_info("kvm is not loaded; hooks arm when it is\n");
 		ret = 0;
+	} else if (ret == -EPERM) {
+		ret = 0;		/* lockdown: loaded, nothing armed */
 	} else if (ret) {
 		at_disarm_all();
 	}
 	mutex_unlock(&at_probes_mutex);
 	if (ret)
-		unregister_module_notifier(&at_module_nb);
+		goto err_notifier;
+	return 0;
+
+err_notifier:
+	unregister_module_notifier(&at_module_nb);
+err_hooks:
+	at_hooks_exit();
 	return ret;
 }
 
@@ -466,4 +607,5 @@ void at_probes_exit(void)
 	mutex_lock(&at_probes_mutex);
 	at_disarm_all();
 	mutex_unlock(&at_probes_mutex);
+	at_hooks_exit();
 }

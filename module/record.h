@@ -72,4 +72,17 @@ struct at_rec {
 at_static_assert(sizeof(struct at_rec) == 8 * AT_RING_WORDS,
 		 "a record fills exactly one ring slot");
 
+/*
+ * A VM's inhibit mask after a change of @bit: every bit KVM can set is
+ * tracked, whether or not the module keeps statistics for it (reasons
+ * at or above AT_MAX_BITS have no per-reason line but still inhibit).
+ * A bit beyond the mask's width cannot be a reason: the mask is unchanged.
+ */
+AT_INLINE at_u64 at_mask_after(at_u64 mask, unsigned int bit, bool set)
+{
+	if (bit >= 64)
+		return mask;
+	return set ? mask | ((at_u64)1 << bit) : mask & ~((at_u64)1 << bit);
+}
+
 #endif /* APICV_TRACE_RECORD_H */

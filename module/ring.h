@@ -24,7 +24,8 @@
  * when the slot is busy (any writer, older or newer: we never wait for it),
  * already belongs to a newer position, or changes between its look and its
  * cmpxchg.  An abandoned position reads as NOTYET until a newer position
- * takes the slot, then as LOST.
+ * takes the slot, then as LOST; a following reader gives it up after a
+ * while (at_ring_follow()).
  *
  * Memory ordering (labels as in kernel/printk/printk_ringbuffer.c):
  *
@@ -227,6 +228,92 @@ AT_INLINE enum at_ring_res at_ring_read(const struct at_ring *r, at_u64 pos,
 	if ((s1 >> 1) > pos + 1)
 		return AT_RING_LOST;
 	return AT_RING_NOTYET;
+}
+
+/*
+ * Following a ring (the follow file): what a reader does at its cursor.
+ *
+ * A position below head that reads NOTYET is either in flight (its writer
+ * is copying: microseconds, writers run with preemption off) or abandoned
+ * (its writer found the slot busy or newer and will never write it). An
+ * abandoned position reads NOTYET until a newer position takes the slot,
+ * which on a quiet ring is never, so a reader that only waits for it waits
+ * forever, and one that polls spins. The two cannot be told apart from the
+ * slot, so the reader gives a position up once it has been claimed for
+ * @patience nanoseconds, and reports it lost.
+ *
+ * The clock starts when the reader first finds its cursor NOTYET with head
+ * past it; head is remembered with it (the horizon): every position below
+ * the horizon was claimed before that time, so the positions after a given
+ * up one, up to the horizon, share the clock (a run of abandoned positions
+ * costs one wait, not one each). Time is a parameter, any monotonic clock
+ * in nanoseconds, so that userspace tests can drive it.
+ */
+#define AT_RING_PATIENCE_NS	(100ULL * 1000 * 1000)	/* 100 ms */
+
+struct at_ring_patience {
+	at_u64 since;		/* when the reader found the horizon claimed */
+	at_u64 horizon;		/* head then; 0: the clock never started */
+};
+
+enum at_ring_step {
+	AT_RING_STEP_REC,	/* rec holds the cursor's record; cursor += 1 */
+	AT_RING_STEP_LOST,	/* *n positions are gone; report, cursor += *n */
+	AT_RING_STEP_GIVEUP,	/* claimed @patience ago, never committed:
+				 * report as lost, cursor += 1 (*n = 1) */
+	AT_RING_STEP_IDLE,	/* nothing claimed at the cursor: wait for head */
+	AT_RING_STEP_WAIT,	/* claimed, not committed: look again when a
+				 * writer commits, or in *n ns at the latest */
+};
+
+AT_INLINE void at_ring_patience_init(struct at_ring_patience *p)
+{
+	p->since = 0;
+	p->horizon = 0;
+}
+
+/*
+ * The next step of a reader at @cursor, at time @now. Reads nothing but the
+ * ring and *p, which it updates (it starts the clock): a caller that only
+ * asks whether it could make progress (poll) may call it too.
+ */
+AT_INLINE enum at_ring_step at_ring_follow(const struct at_ring *r,
+					   struct at_ring_patience *p,
+					   at_u64 cursor, at_u64 now,
+					   at_u64 patience, void *rec,
+					   at_u64 *n)
+{
+	at_u64 head = at_ring_head(r), first = at_ring_first(r), waited;
+
+	if (cursor < first) {
+		*n = first - cursor;
+		return AT_RING_STEP_LOST;
+	}
+	if (cursor >= head)
+		return AT_RING_STEP_IDLE;
+	switch (at_ring_read(r, cursor, rec)) {
+	case AT_RING_OK:
+		*n = 1;
+		return AT_RING_STEP_REC;
+	case AT_RING_LOST:
+		/* see at_ring_first(): continue at max(first, cursor + 1) */
+		first = at_ring_first(r);
+		*n = first > cursor + 1 ? first - cursor : 1;
+		return AT_RING_STEP_LOST;
+	case AT_RING_NOTYET:
+		break;
+	}
+	if (cursor >= p->horizon) {
+		p->since = now;
+		p->horizon = head;
+	}
+	waited = now > p->since ? now - p->since : 0;
+	if (waited >= patience) {
+		*n = 1;
+		return AT_RING_STEP_GIVEUP;
+	}
+	*n = patience - waited;
+	return AT_RING_STEP_WAIT;
 }
 
 #endif /* APICV_TRACE_RING_H */

@@ -7,8 +7,8 @@
  * rings without locks; a record reaches its VM in one call (at_vm_record()
  * or at_vm_record_request()), which keeps the aggregates and stores it.
  * Registering or retiring a VM (rare: VM creation and destruction) takes
- * at_vm_lock, a spinlock with IRQs off held for a few list operations, and
- * takes a preallocated record from the spare pool. Nothing in probe
+ * at_vm_lock for a few list operations and takes a preallocated record
+ * from the spare pool. Nothing in probe
  * context sleeps or allocates: what can sleep is the worker's (worker.c),
  * woken from here through an irq_work (at_vm_kick()).
  */
@@ -28,7 +28,17 @@
 #include "apicv_trace.h"
 
 static DEFINE_HASHTABLE(at_vm_hash, 8);		/* live VMs by struct kvm * */
-static DEFINE_SPINLOCK(at_vm_lock);		/* hash and list updates */
+/*
+ * at_vm_lock: hash and list updates. A raw spinlock, IRQs off: it is
+ * taken in kprobe and kretprobe handlers, which run with preemption off
+ * (an int3 in kernel mode may even hit in NMI-like context), where a
+ * PREEMPT_RT spinlock_t would sleep. What runs under it is a bounded
+ * handful of hlist/list operations and at_vm_lookup() on this module's
+ * own memory: no allocation, no wake-up, no printk, and no KVM function,
+ * so no hooked function can be reached with it held (and every function
+ * that takes it is NOKPROBE, so no probe can recurse into it).
+ */
+static DEFINE_RAW_SPINLOCK(at_vm_lock);
 LIST_HEAD(at_vm_list);				/* every tracked VM */
 DEFINE_MUTEX(at_vm_mutex);			/* list readers vs. freeing */
 
@@ -160,10 +170,10 @@ static struct at_vm *at_vm_insert(const struct kvm *kvm, bool baseline,
 	if (!vm)
 		return NULL;
 
-	spin_lock_irqsave(&at_vm_lock, flags);
+	raw_spin_lock_irqsave(&at_vm_lock, flags);
 	old = at_vm_lookup(kvm);
 	if (old && baseline) {
-		spin_unlock_irqrestore(&at_vm_lock, flags);
+		raw_spin_unlock_irqrestore(&at_vm_lock, flags);
 		at_give_back(vm);
 		return old;
 	}
@@ -189,7 +199,7 @@ static struct at_vm *at_vm_insert(const struct kvm *kvm, bool baseline,
 		vm->reason[b].since_ns = vm->created_ns;
 	hash_add_rcu(at_vm_hash, &vm->hnode, (unsigned long)kvm);
 	list_add_tail_rcu(&vm->node, &at_vm_list);
-	spin_unlock_irqrestore(&at_vm_lock, flags);
+	raw_spin_unlock_irqrestore(&at_vm_lock, flags);
 
 	if (stale) {
 		WRITE_ONCE(stale->exited_ns, at_now());
@@ -250,13 +260,13 @@ void at_vm_retire(struct at_vm *vm, const struct kvm *kvm)
 	unsigned long flags;
 	bool mine = false;
 
-	spin_lock_irqsave(&at_vm_lock, flags);
+	raw_spin_lock_irqsave(&at_vm_lock, flags);
 	if (READ_ONCE(vm->kvm) == kvm) {
 		hash_del_rcu(&vm->hnode);
 		WRITE_ONCE(vm->kvm, NULL);
 		mine = true;
 	}
-	spin_unlock_irqrestore(&at_vm_lock, flags);
+	raw_spin_unlock_irqrestore(&at_vm_lock, flags);
 	if (!mine)
 		return;
 	WRITE_ONCE(vm->exited_ns, at_now());
@@ -323,9 +333,11 @@ unsigned int at_flap_changes(const struct at_reason_stat *rs, u64 now,
 
 /*
  * Account one change of the VM's mask (@rec: its record). Setter calls of
- * one VM are serialized by KVM (apicv_update_lock, 6.1+), so the plain
- * updates here do not race with each other; counters are atomic for the
- * 5.10 path.
+ * one VM are serialized by KVM (apicv_update_lock, 6.1+) or by the VM's
+ * accounting lock (5.10's lock-free setter, hooks.c), so the plain updates
+ * here do not race with each other. The mask keeps every bit KVM sets
+ * (at_mask_after()); per-reason statistics exist for the first
+ * AT_MAX_BITS only.
  */
 static void at_account(struct at_vm *vm, const struct at_rec *rec)
 {
@@ -335,22 +347,24 @@ static void at_account(struct at_vm *vm, const struct at_rec *rec)
 	struct at_reason_stat *rs;
 	u64 ns = rec->ns;
 
-	if (bit >= AT_MAX_BITS)
+	if (bit >= BITS_PER_LONG)
 		return;
-	rs = &vm->reason[bit];
-	WRITE_ONCE(rs->last_ns[set], ns);
-	WRITE_ONCE(rs->last_site[set], rec->site);
-	WRITE_ONCE(rs->last_gen[set], rec->site_gen);
-	at_flap_count(rs, ns);
-	if (set) {
-		atomic64_inc(&rs->sets);
-		WRITE_ONCE(rs->since_ns, ns);
-		new = old | BIT(bit);
-	} else {
-		atomic64_inc(&rs->clears);
-		if (old & BIT(bit))
-			atomic64_add(ns - READ_ONCE(rs->since_ns), &rs->total_ns);
-		new = old & ~BIT(bit);
+	new = (unsigned long)at_mask_after(old, bit, set);
+	if (bit < AT_MAX_BITS) {
+		rs = &vm->reason[bit];
+		WRITE_ONCE(rs->last_ns[set], ns);
+		WRITE_ONCE(rs->last_site[set], rec->site);
+		WRITE_ONCE(rs->last_gen[set], rec->site_gen);
+		at_flap_count(rs, ns);
+		if (set) {
+			atomic64_inc(&rs->sets);
+			WRITE_ONCE(rs->since_ns, ns);
+		} else {
+			atomic64_inc(&rs->clears);
+			if (old & BIT(bit))
+				atomic64_add(at_ns_between(READ_ONCE(rs->since_ns), ns),
+					     &rs->total_ns);
+		}
 	}
 	if (!old != !new)
 		WRITE_ONCE(vm->mask_since_ns, ns);
@@ -453,12 +467,18 @@ static void at_count_result(struct at_vm *vm, unsigned int bit,
 }
 NOKPROBE_SYMBOL(at_count_result);
 
-/* Log a request that changed nothing? Clears of clear bits are chatter. */
+/*
+ * Log a request that changed nothing? Clears of clear bits are chatter,
+ * and so are IRQ-window requests KVM's counter absorbed: 7.2+ makes two
+ * per interrupt window while another reason is set, enough to wrap a VM's
+ * ring in seconds and push out the set/clear history an admin needs.
+ * They are counted either way (absorbed= in state); log_noop=1 keeps them.
+ */
 static bool at_worth_logging(const struct at_rec *rec)
 {
 	if (READ_ONCE(at_log_noop))
 		return true;
-	if (rec->result == AT_RES_NOOP)
+	if (rec->result == AT_RES_NOOP || rec->result == AT_RES_ABSORBED)
 		return false;
 	return rec->event == AT_EV_SET || at_bit_in(rec->old_mask, rec->bit);
 }
@@ -467,12 +487,12 @@ NOKPROBE_SYMBOL(at_worth_logging);
 /*
  * A request that left @vm's mask as it was (@rec->result says why: noop,
  * filtered, dropped, absorbed; old_mask is the mask): counted, and stored
- * if @always or if it is worth it (at_worth_logging()).
+ * if it is worth it (at_worth_logging()).
  */
-void at_vm_record_request(struct at_vm *vm, struct at_rec *rec, bool always)
+void at_vm_record_request(struct at_vm *vm, struct at_rec *rec)
 {
 	at_count_result(vm, rec->bit, rec->result);
-	if (always || at_worth_logging(rec))
+	if (at_worth_logging(rec))
 		at_emit(vm, rec);
 }
 NOKPROBE_SYMBOL(at_vm_record_request);
@@ -614,9 +634,9 @@ void at_vm_unlist(struct at_vm *vm)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&at_vm_lock, flags);
+	raw_spin_lock_irqsave(&at_vm_lock, flags);
 	list_del_rcu(&vm->node);
-	spin_unlock_irqrestore(&at_vm_lock, flags);
+	raw_spin_unlock_irqrestore(&at_vm_lock, flags);
 }
 
 /*

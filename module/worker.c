@@ -48,6 +48,7 @@ static struct at_vm *at_vm_alloc(void)
 	if (!vm->ring)
 		goto fail_ring;
 	INIT_LIST_HEAD(&vm->node);
+	raw_spin_lock_init(&vm->acct_lock);
 	atomic_long_add(at_vm_bytes(order), &at_stats.mem_bytes);
 	atomic_inc(&at_nr_allocated);
 	return vm;
@@ -150,57 +151,117 @@ static void at_name_vm(struct at_vm *vm)
 		snprintf(vm->key, sizeof(vm->key), "%s.%u", base, n);
 }
 
+/*
+ * How many spares the pool keeps when records are at max_vms: a live VM
+ * always wins over an exited one, so exited VMs are evicted (the first to
+ * exit first) to keep max_vms/8 of them, 1 to 4, for VM creations.
+ */
+#define AT_SPARES_AT_CAP 4
+
+static bool at_vm_exited(const struct at_vm *vm)
+{
+	return READ_ONCE(vm->exited_ns) && !READ_ONCE(vm->kvm);
+}
+
+/*
+ * Exited VMs to evict (at_vm_mutex held): beyond max_exited (every one on
+ * clear=exited), and beyond what leaves room for AT_SPARES_AT_CAP spares
+ * under max_vms. The effective max_exited is at most max_vms - 1, so a
+ * full house of exited VMs never stops a new one from being tracked.
+ */
+static unsigned int at_evictions(unsigned int exited, bool clear)
+{
+	unsigned int max_vms = READ_ONCE(at_max_vms);
+	unsigned int limit = clear ? 0 : READ_ONCE(at_max_exited);
+	unsigned int spares = 0, want, allocated, room, need, evict, i;
+
+	limit = min(limit, max_vms - 1);
+	for (i = 0; i < AT_SPARES; i++)
+		spares += !!at_spare_get(i);
+	want = clamp_t(unsigned int, max_vms / 8, 1, AT_SPARES_AT_CAP);
+	allocated = atomic_read(&at_nr_allocated);
+	room = allocated < max_vms ? max_vms - allocated : 0;
+	need = want > spares + room ? want - spares - room : 0;
+	evict = exited > limit ? exited - limit : 0;
+	return max(evict, min(need, exited));
+}
+
+/*
+ * Take the @n exited VMs that exited first off the list, onto @doomed
+ * (at_vm_mutex held). The post-mortem of a VM that just exited is what
+ * this tool is for: eviction goes by exit time, not creation time.
+ */
+static void at_doom(struct at_vm *vm, struct list_head *doomed)
+{
+	at_debugfs_remove_vm(vm);
+	at_vm_unlist(vm);
+	list_add(&vm->doomed, doomed);
+}
+
+static void at_pick_oldest_exited(unsigned int n, unsigned int exited,
+				  struct list_head *doomed)
+{
+	struct at_vm *vm, *oldest;
+
+	if (n && n >= exited) {		/* all of them (clear=exited): one pass */
+		at_for_each_vm(vm)
+			if (at_vm_exited(vm))
+				at_doom(vm, doomed);
+		return;
+	}
+	while (n--) {			/* usually one: a VM just exited */
+		oldest = NULL;
+		at_for_each_vm(vm)
+			if (at_vm_exited(vm) &&
+			    (!oldest || READ_ONCE(vm->exited_ns) <
+					READ_ONCE(oldest->exited_ns)))
+				oldest = vm;
+		if (!oldest)
+			return;
+		at_doom(oldest, doomed);
+		cond_resched();
+	}
+}
+
 static void at_work_fn(struct kthread_work *work)
 {
 	LIST_HEAD(doomed);
 	struct at_vm *vm, *tmp;
-	unsigned int exited = 0, limit;
+	unsigned int exited = 0;
+	bool clear;
 
 	at_collect_orphans();
 	if (READ_ONCE(at_shutting_down))
 		return;
-	at_refill();
+	at_probes_disarm_refused();
 
 	mutex_lock(&at_vm_mutex);
-	/* Name VMs once KVM's key is known, or once they are gone. */
-	at_for_each_vm(vm) {
-		if (vm->has_dir)
-			continue;
-		if (!at_vm_key_known(vm) && !READ_ONCE(vm->exited_ns))
-			continue;
-		at_name_vm(vm);
-		vm->has_dir = true;
-		at_debugfs_add_vm(vm);
-	}
-
 	/*
-	 * Drop the oldest exited VMs beyond max_exited (all, on clear).
-	 * Probes only append to the list (under at_vm_lock); only this
-	 * worker deletes, so a forward walk that saves ->next is safe.
+	 * Probes add VMs to the list (under at_vm_lock) while this walks it:
+	 * every walk is an RCU list walk. Only this worker deletes.
 	 */
-	limit = atomic_xchg(&at_clear_exited, 0) ? 0 : READ_ONCE(at_max_exited);
-	at_for_each_vm(vm)
-		if (READ_ONCE(vm->exited_ns) && !READ_ONCE(vm->kvm))
-			exited++;
-	list_for_each_entry_safe(vm, tmp, &at_vm_list, node) {
-		if (exited <= limit)
-			break;
-		if (!READ_ONCE(vm->exited_ns) || READ_ONCE(vm->kvm))
-			continue;
-		exited--;
-		at_debugfs_remove_vm(vm);
-		at_vm_unlist(vm);
-		list_add(&vm->doomed, &doomed);
+	at_for_each_vm(vm) {
+		/* Name VMs once KVM's key is known, or once they are gone. */
+		if (!vm->has_dir &&
+		    (at_vm_key_known(vm) || READ_ONCE(vm->exited_ns))) {
+			at_name_vm(vm);
+			vm->has_dir = true;
+			at_debugfs_add_vm(vm);
+		}
+		exited += at_vm_exited(vm);
 	}
+	clear = atomic_xchg(&at_clear_exited, 0);
+	at_pick_oldest_exited(at_evictions(exited, clear), exited, &doomed);
 	mutex_unlock(&at_vm_mutex);
 
-	if (list_empty(&doomed))
-		return;
-	synchronize_rcu();	/* no reader of at_vm_list still sees them */
-	list_for_each_entry_safe(vm, tmp, &doomed, doomed) {
-		at_vm_free(vm);
-		atomic64_inc(&at_stats.vms_freed);
+	if (!list_empty(&doomed)) {
+		synchronize_rcu();	/* no reader of at_vm_list still sees them */
+		list_for_each_entry_safe(vm, tmp, &doomed, doomed) {
+			at_vm_free(vm);
+			atomic64_inc(&at_stats.vms_freed);
+		}
 	}
+	at_refill();
 }
 
 /* clear=exited: forget exited VMs (the worker frees them). */

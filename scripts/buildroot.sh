@@ -15,10 +15,15 @@
 # and the line's linux-headers-KVER (KVER from fetch-kernel.sh), plus the
 # release's sparse for the W=1 C=1 build.  One root per release, named after
 # the first suite of the line in kernels.conf (bullseye, bookworm, trixie,
-# sid, trixie-backports), cached in $APICV_CACHE/roots/NAME; marker
+# sid, trixie-backports), cached in $APICV_CACHE/roots/NAME; a release's
+# PREEMPT_RT line (buildonly, e.g. 6.1-rt) shares its root: both flavours'
+# headers stay installed (linux-headers-KVER-rt-amd64 pulls in its
+# linux-headers-...-common-rt, or -common on 7.x), and a new KVER replaces
+# only the old headers of the same flavour.  Marker
 # NAME/.apicv/complete (a root without it is half-built and is rebuilt),
 # logs in $APICV_CACHE/logs/buildroot-NAME-*.log.
-# The compiler is the one the kernel config names (CONFIG_CC_VERSION_TEXT).
+# The compiler is the one the kernel config names (CONFIG_CC_VERSION_TEXT;
+# a buildonly line's config is its headers' .config).
 # Fast when the root has the packages; a new KVER replaces the old headers.
 # The host's /etc/apt is never touched (debootstrap: host apt-get if missing).
 #
@@ -28,13 +33,19 @@
 #       4 (--w1 only) it compiles, with warnings (compiler or sparse);
 #       5 (--dkms-refuses only) this release's dkms has no BUILD_EXCLUSIVE_CONFIG;
 #       6 (--w1 only) the files of module/ call each other in a circle
-#         (scripts/call-graph.py on the objects).
+#         (scripts/call-graph.py on the objects);
+#       7 (--w1 only, a CONFIG_PREEMPT_RT kernel) a module object (.o or the
+#         .ko) references rt_spin_lock, rt_spin_unlock or another rt_spin_*,
+#         rt_read_* or rt_write_* symbol: a spinlock_t or rwlock_t, which
+#         PREEMPT_RT turns into a sleeping lock, taken by the module (whose
+#         probe handlers must never sleep: use a raw_spinlock_t).  The
+#         objects and symbols are printed on stdout.
 # shellcheck disable=SC2016 # dpkg-query formats and sh -c scripts: single quotes on purpose
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,27s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,42s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 [[ $# -ge 1 && ${1:-} != -* ]] || usage
 line=$1 mode=ensure src='' rebuild=0
 shift
@@ -93,7 +104,8 @@ run_logged() {
 kernel_config() {
 	local kd
 	kd=$(kline_dir "$line")
-	find -L "$kd/root" \( -path "*/boot/config-$kver" -o -path "*/modules/$kver/config" \) -print -quit
+	find -L "$kd/root" \( -path "*/boot/config-$kver" -o -path "*/modules/$kver/config" \
+		-o -path "*/usr/src/linux-headers-$kver/.config" \) -print -quit
 }
 cc_text_of() { sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$1"; }
 
@@ -218,12 +230,24 @@ ensure_root() {
 		: >"$logf"
 		t0=$SECONDS
 		log "$name: installing ${pkgs[*]} (log $logf)"
+		# dkms's header_postinst hook builds every registered module
+		# (AUTOINSTALL) for the headers being installed: the release's other
+		# line (6.1 for 6.1-rt...) or an older KVER left apicv-trace
+		# registered, and a source that does not compile would fail the
+		# headers' installation here instead of the dkms step.  Nothing is
+		# lost: dkms_build registers it afresh (it is never installed in the
+		# root's /lib/modules).
+		rm -rf "$root/var/lib/dkms/apicv-trace"
 		root_apt_update "$logf"
 		install_packages "$logf" "${pkgs[@]}" ||
 			die "$name: cannot install ${pkgs[*]} (headers candidates: $(in_root apt-cache pkgnames linux-headers- | grep -F "${kver%%-*}" | tr '\n' ' '))"
-		# Headers of an older KVER of this line: remove them (and what they pulled in).
+		# Headers of an older KVER of this line: remove them (and what they
+		# pulled in).  Only those of the same flavour (-rt-amd64 or not): the
+		# release's other line shares the root; -common and -common-rt go
+		# with autoremove when no headers need them any more.
 		mapfile -t old < <(in_root dpkg-query -W -f='${Package} ${db:Status-Status}\n' 'linux-headers-*' 2>/dev/null |
-			awk -v h="$hdr" '$2 == "installed" && $1 != h && $1 !~ /-common$/ { print $1 }')
+			awk -v h="$hdr" -v rt="$([[ $kver == *-rt-* ]] && echo 1 || echo 0)" \
+				'$2 == "installed" && $1 != h && $1 !~ /-common(-rt)?$/ && ($1 ~ /-rt-/) == rt { print $1 }')
 		if ((${#old[@]})); then
 			log "$name: removing old headers ${old[*]}"
 			run_logged "$logf" in_root apt-get purge -y -q "${old[@]}" || true
@@ -325,9 +349,11 @@ KBUILD_PROGRESS='^(|make(\[[0-9]+\])?: (Entering|Leaving) directory .*|make -C .
 # an equivalent (the checker runs and parses __typeof_unqual__), loudly.
 # Sets chk: the script's path in the root, empty if the kernel has no such check.
 checker_valid() {
-	local d f
+	local d f kb=${kver%-amd64}
+	kb=${kb%-rt} # 6.1.0-57-rt-amd64 -> 6.1.0-57: its common files are in -common or -common-rt
 	chk=''
-	for d in "$root/usr/src/linux-headers-$kver" "$root/usr/src/linux-headers-${kver%-*}-common"; do
+	for d in "$root/usr/src/linux-headers-$kver" "$root/usr/src/linux-headers-$kb-common" \
+		"$root/usr/src/linux-headers-$kb-common-rt"; do
 		f=$d/scripts/checker-valid.sh
 		grep -qs 'scripts/checker-valid\.sh' "$d/Makefile" || continue
 		chk=${f#"$root"}
@@ -414,7 +440,54 @@ w1_build() {
 		exit 6
 	fi
 	log "$name: $(grep 'module-call-graph:' "$logf")"
+	rt_spin_check "${objs[@]}" "$root/tmp/apicv-w1/module/apicv_trace.ko"
+	bad_layout_build
 	rm -rf "$root/tmp/apicv-w1"
+}
+
+# bad_layout_build: for a line the tests boot, the test build the e2e loads
+# to see a hook refused by its probation (module/Kbuild AT_TEST_BAD_LAYOUT:
+# the setter's arguments read one register late), in
+# $APICV_CACHE/ko-test/LINE/apicv_trace-badlayout.ko; removed first, so a
+# failed build never leaves an old one for the e2e.
+bad_layout_build() {
+	local tko=$APICV_CACHE/ko-test/$line/apicv_trace-badlayout.ko
+	local logf=$logdir/buildroot-$name-badlayout.log
+	rm -f "$tko"
+	kline_boots "$line" || return 0
+	in_root make -C /tmp/apicv-w1/module KVER="$kver" KDIR="/usr/src/linux-headers-$kver" \
+		clean >"$logf" 2>&1 || { log "$name: make clean FAILED (log $logf)"; exit 3; }
+	if ! in_root make -C /tmp/apicv-w1/module KVER="$kver" KDIR="/usr/src/linux-headers-$kver" \
+		AT_TEST_BAD_LAYOUT=1 >>"$logf" 2>&1; then
+		log "$name: the AT_TEST_BAD_LAYOUT test build FAILED (log $logf)"
+		exit 3
+	fi
+	mkdir -p "${tko%/*}"
+	cp "$root/tmp/apicv-w1/module/apicv_trace.ko" "$tko"
+	log "$name: test build AT_TEST_BAD_LAYOUT=1 for the e2e: $tko"
+}
+
+# rt_spin_check FILE... (host paths in the root): on a PREEMPT_RT kernel,
+# spin_lock() and friends on a spinlock_t (and rwlock_t's read_lock()...)
+# compile to calls of rt_spin_lock() etc., sleeping locks; a raw_spinlock_t
+# stays _raw_spin_lock*.  Code reached from the kprobe handlers must never
+# sleep, so any such undefined symbol in the module's objects fails (exit 7).
+RT_LOCK_SYMS='^rt_(spin|read|write)_(lock|unlock|trylock)'
+rt_spin_check() {
+	local f rel=() undef hits
+	grep -qs '^CONFIG_PREEMPT_RT=y' "$root/usr/src/linux-headers-$kver/.config" || return 0
+	for f in "$@"; do rel+=("${f#"$root"}"); done
+	# "FILE: U SYMBOL" per line (nm -A); nm must list something, or the
+	# check below would pass on nothing
+	undef=$(in_root nm -u -A "${rel[@]}") || die "$name: nm -u failed on the module objects"
+	[[ -n $undef ]] || die "$name: nm -u listed no undefined symbol in the module objects"
+	hits=$(awk -v re="$RT_LOCK_SYMS" '$NF ~ re { f = $1; sub(/:$/, "", f); sub(/.*\//, "module/", f); print f, $NF }' <<<"$undef" | sort -u)
+	if [[ -n $hits ]]; then
+		echo "$hits"
+		log "$name: PREEMPT_RT kernel $kver: the module takes sleeping locks (spinlock_t/rwlock_t), $(wc -l <<<"$hits") object/symbol pairs (listed on stdout); use a raw_spinlock_t"
+		exit 7
+	fi
+	log "$name: PREEMPT_RT kernel $kver: no rt_spin/rt_read/rt_write lock symbol in $# objects ($(wc -l <<<"$undef") undefined symbols checked)"
 }
 
 # dkms_refuses: dkms.conf's BUILD_EXCLUSIVE_CONFIG must make this release's

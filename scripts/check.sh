@@ -16,7 +16,8 @@
 #                   prometheus .deb unpacked into the cache): no promtool,
 #                   the step fails
 #   then for each LINE:
-#   kernel-LINE     the line's Debian kernel (fetch-kernel.sh)
+#   kernel-LINE     the line's Debian kernel (fetch-kernel.sh; a build-only
+#                   line: its linux-headers-KVER only)
 #   buildroot-LINE  a debootstrap root of the line's release with the kernel's
 #                   own gcc, linux-headers-KVER, dkms and sparse (buildroot.sh)
 #   dkms-LINE       dkms add + build in that root: the .ko that e2e-LINE loads
@@ -29,6 +30,12 @@
 #                   churned by several processes while every file is read,
 #                   module and kvm reloads, exact per-VM accounting against
 #                   the tracepoint, a ring flood), results in $APICV_CACHE/stress/LINE
+#                   A build-only line (HEADERS buildonly in kernels.conf: the
+#                   PREEMPT_RT flavours 6.1-rt 6.12-rt 7.2-rt 7.3-rt, whose KVM
+#                   does not load under QEMU TCG) runs kernel, buildroot, dkms
+#                   and w1-sparse only, w1-sparse also failing if the module
+#                   takes a sleeping spinlock_t (rt_spin_lock, buildroot.sh exit
+#                   7); it has no e2e or stress step (none is counted).
 #   dkms-refuses    once, after the dkms step of the first LINE whose release's
 #                   dkms knows BUILD_EXCLUSIVE_CONFIG (bullseye's 2.8.4 does not):
 #                   dkms.conf refuses kernels without kprobes, kretprobes, debugfs, KVM
@@ -46,7 +53,7 @@ set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,44s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,51s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 top=$(cd "$SCRIPTS_DIR/.." && pwd)
 all_kinds="setup ring reason-fmt cmd kernel buildroot dkms w1-sparse dkms-refuses e2e stress bench-smoke"
 [[ ${1:-} == -* ]] && usage
@@ -133,6 +140,11 @@ refuses_done=0
 for line in "${lines[@]}"; do
 	kline_load "$line"
 	root=$APICV_CACHE/roots/${KL_SUITES%%,*}
+	boots=1
+	if ! kline_boots "$line"; then
+		boots=0
+		want e2e || want stress && log "NOTE: $line is build-only (kernels.conf): no e2e-$line, no stress-$line"
+	fi
 	want kernel && step "kernel-$line" "$SCRIPTS_DIR/fetch-kernel.sh" "$line"
 	if want buildroot; then
 		if ran_ok "kernel-$line"; then
@@ -165,7 +177,7 @@ for line in "${lines[@]}"; do
 			step "w1-sparse-$line" "$SCRIPTS_DIR/buildroot.sh" "$line" --w1 "$top"
 		fi
 	fi
-	if want e2e; then
+	if want e2e && ((boots)); then
 		if [[ -n $ko ]]; then
 			step "e2e-$line" "$SCRIPTS_DIR/e2e.sh" -k "$line" -m "$ko" -o "$APICV_CACHE/results/$line"
 			grep -h 'e2e: compared\|e2e: [0-9]* passed' "$logs/e2e-$line.log" >&2
@@ -175,7 +187,7 @@ for line in "${lines[@]}"; do
 			not_run "e2e-$line" "no module (dkms-$line failed)"
 		fi
 	fi
-	if want stress; then
+	if want stress && ((boots)); then
 		if [[ -n $ko ]]; then
 			step "stress-$line" "$SCRIPTS_DIR/stress.sh" -k "$line" -m "$ko" --short -o "$APICV_CACHE/stress/$line"
 			grep -h 'stress: [0-9]* passed' "$logs/stress-$line.log" >&2
@@ -197,21 +209,23 @@ cc_short() { # LINE KVER: the compiler that built the .ko (or the kernel's)
 	local c
 	c=$(sed -n 's/.*compiled by: GCC: (Debian \([^)]*\)).*/gcc \1/p' "$logs/dkms-$1.log" 2>/dev/null | head -n1)
 	if [[ -z $c ]]; then
-		c=$(find -L "$(kline_dir "$1")/root" \( -path "*/boot/config-$2" -o -path "*/modules/$2/config" \) -print -quit 2>/dev/null)
+		c=$(find -L "$(kline_dir "$1")/root" \( -path "*/boot/config-$2" -o -path "*/modules/$2/config" \
+			-o -path "*/usr/src/linux-headers-$2/.config" \) -print -quit 2>/dev/null)
 		[[ -n $c ]] && c=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$c" | sed -E 's/^(x86_64-linux-gnu-)?(gcc-[0-9]+).*\) ([0-9.]+).*/\2 \3/')
 	fi
 	echo "${c:--}"
 }
 {
 	echo
-	printf '%-5s %-22s %-24s %6s %6s %6s %6s  %s\n' line kver gcc prep_s build_s e2e_s stress steps
+	printf '%-7s %-25s %-24s %6s %6s %6s %6s  %s\n' line kver gcc prep_s build_s e2e_s stress steps
 	for line in "${lines[@]}"; do
 		kver=$(cat "$(kline_dir "$line")/kver" 2>/dev/null) || kver=-
 		st=''
 		for k in kernel buildroot dkms w1-sparse e2e stress; do
 			[[ -n ${state[$k-$line]:-} ]] && st+="$k:${state[$k-$line]} "
 		done
-		printf '%-5s %-22s %-24s %6s %6s %6s %6s  %s\n' "$line" "$kver" "$(cc_short "$line" "$kver")" \
+		kline_boots "$line" || st+="(build-only: no e2e/stress) "
+		printf '%-7s %-25s %-24s %6s %6s %6s %6s  %s\n' "$line" "$kver" "$(cc_short "$line" "$kver")" \
 			"$(sum_secs "kernel-$line" "buildroot-$line")" \
 			"$(sum_secs "dkms-$line" "w1-sparse-$line")" "${secs[e2e-$line]:--}" "${secs[stress-$line]:--}" "$st"
 		[[ -f $logs/e2e-$line.log ]] && grep -h 'e2e: compared\|e2e: [0-9]* passed' "$logs/e2e-$line.log" | sed 's/^/      /'

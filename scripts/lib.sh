@@ -29,6 +29,15 @@ kline_load() {
 	die "kernel line '$line' not in $KERNELS_CONF (have: $(kline_list | tr '\n' ' '))"
 }
 
+# kline_boots LINE: true if the tests boot LINE's kernel (in QEMU); false for
+# a buildonly line (kernels.conf: only its headers are fetched, the module is
+# built but never loaded: Debian's PREEMPT_RT flavours, where KVM does not
+# load under QEMU TCG).  Sets KL_* as kline_load does.
+kline_boots() {
+	kline_load "$1"
+	[[ $KL_HEADERS != buildonly ]]
+}
+
 kline_list() { awk '!/^#/ && NF { print $1 }' "$KERNELS_CONF"; }
 
 kline_dir() { echo "$APICV_CACHE/kernels/$1"; }

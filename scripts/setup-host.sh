@@ -4,9 +4,11 @@
 # Install what the project needs on a Debian host (run as root), then fetch
 # each kernel LINE into $APICV_CACHE and prepare its build root
 # (scripts/buildroot.sh: the line's release, its gcc, linux-headers-KVER,
-# dkms, sparse), so the module can be built for it.  Default LINEs: every
-# kernels.conf line whose HEADERS column is not "todo".  --packages: the
-# host packages only, no kernel line.  --lint also installs shellcheck.
+# dkms, sparse), so the module can be built for it (a buildonly line, e.g.
+# 6.1-rt: its headers only, no kernel image).  Default LINEs: every
+# kernels.conf line whose HEADERS column is not "todo" or "debug".
+# --packages: the host packages only, no kernel line.  --lint also installs
+# the linter (shellcheck).
 # Quick and idempotent: apt runs only when a package is missing, and kernels
 # and roots already in the cache are not fetched again.  The host's apt
 # sources are never changed (kernels and roots use private apt configs).
@@ -14,7 +16,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,12s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,14s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 [[ $(id -u) == 0 ]] || die "run as root"
 pkgs=(
 	qemu-system-x86 busybox-static cpio xz-utils zstd gzip kmod
@@ -36,6 +38,9 @@ host_apt_install "${pkgs[@]}"
 
 # Per-line header installers, named headers_<HEADERS column>.
 headers_buildroot() { # LINE KVER: a build root of the line's release
+	"$SCRIPTS_DIR/buildroot.sh" "$1" >/dev/null
+}
+headers_buildonly() { # LINE KVER: the same root; only the headers were fetched
 	"$SCRIPTS_DIR/buildroot.sh" "$1" >/dev/null
 }
 headers_debug() { # LINE KVER: debug-kernel.sh built it (and keeps its tree)

@@ -513,6 +513,22 @@ def test_watch(b):
     ok(rc == 0 and out == "", "watch --new skips what is already there")
     rc, out, _ = run(b, "--dir", fx("v61"), "watch", "--vm", "114-4")
     ok(rc == 0 and len(out.splitlines()) == 17, "watch from a copy without follow reads events")
+    # an events snapshot that left records out (capped=): said in text,
+    # not in JSON (no such kind), and the records all still come
+    with tempfile.TemporaryDirectory() as d:
+        shutil.copytree(fx("v61"), d, dirs_exist_ok=True)
+        with open(os.path.join(d, "events")) as f:
+            ev = f.read()
+        with open(os.path.join(d, "events"), "w") as f:
+            f.write("capped=5 vm=114-4\ncapped=9 vm=117-4\n" + ev)
+        rc, out, _ = run(b, "--dir", d, "watch", "--vm", "114-4")
+        lines = out.splitlines()
+        ok(rc == 0 and len(lines) == 18 and lines[0] ==
+           "--- 5 older records of VM 114-4 are not in this snapshot (events holds the newest 65536; "
+           "vm/114-4/events has them) ---" and "117-4" not in out, f"watch capped: {lines[:2]!r}")
+        rc, out, _ = run(b, "--dir", d, "--json", "watch", "--vm", "114-4")
+        ok(rc == 0 and len(out.splitlines()) == 17 and
+           all(json.loads(l)["kind"] == "event" for l in out.splitlines()), "watch --json capped: ignored")
 
     # a blocking follow: a FIFO kept open by the test; SIGINT/SIGTERM -> exit 0
     for sig in (signal.SIGINT, signal.SIGTERM):

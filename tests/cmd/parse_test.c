@@ -226,6 +226,10 @@ static void test_events(void)
 	rec_of(&r, "lost=82 vm=104-5");
 	CHECK(event_kind(&r) == EV_LOST);
 	rec_free(&r);
+	rec_of(&r, "capped=7 vm=104-5");
+	CHECK(event_kind(&r) == EV_CAPPED && rec_is(&r, "vm", "104-5"));
+	rec_free(&r);
+	CHECK(key_known(capped_keys, "capped") && key_known(capped_keys, "vm"));
 	rec_of(&r, "seqx=1");
 	CHECK(event_kind(&r) == EV_NONE);
 	rec_free(&r);

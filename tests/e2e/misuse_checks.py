@@ -31,10 +31,12 @@ MISUSE_CHECKS = [
     "misuse_idle_follow_nothing_lost", "misuse_hook_setter_loads",
     "misuse_hook_setter_status", "misuse_hook_setter_coverage",
     "misuse_hook_setter_vms", "misuse_hook_setter_cmd_warns", "misuse_hook_apic_loads", "misuse_hook_apic_coverage",
-    "misuse_hook_long_symbol", "misuse_hook_apic_inhibits_flow",
+    "misuse_hook_other_function_refused", "misuse_hook_clone_symbol",
+    "misuse_hook_apic_inhibits_flow",
     "misuse_hook_explicit_armed", "misuse_lockdown_lsm", "misuse_lockdown_set",
     "misuse_lockdown_same_class", "misuse_lockdown_chmod", "misuse_lockdown_follow",
-    "misuse_lockdown_param", "misuse_lockdown_cmd", "misuse_lockdown_unload",
+    "misuse_lockdown_param", "misuse_lockdown_cmd", "misuse_lockdown_conf_set",
+    "misuse_lockdown_conf_unarmed", "misuse_lockdown_conf_vms_run", "misuse_lockdown_unload",
     "misuse_lockdown_insmod_refused"]
 MISUSE_RUNS = ["loads", "params", "reads", "wropen", "follow", "many", "nobody_files",
                "nobody_params", "lockdown_reads", "lockdown_wropen", "lockdown_chmod"]

@@ -201,11 +201,16 @@ echo "phase 8 $(up)" >>"$M/timing"
 # the roles this kernel has no function for (n/a) stay n/a
 na=$(sed -n 's/^hook=\([a-z_]*\) .*state=n\/a.*/\1/p' "$M/status.default" | tr '\n' ' ')
 echo "$na" >"$M/hooks.na"
+# a role's own function, without a .part.N suffix (status shows what armed)
+base_of() { sed -n "s/^hook=$1 symbol=\([^ .]*\).*/\1/p" "$M/status.default"; }
+setter_base=$(base_of setter)
 rmmod apicv_trace
-if insmod "$KO" hook_target=setter=at_no_such_function; then
+# another function than the role's: refused at load, the host goes on
+check misuse_hook_other_function_refused sh -c "! insmod $KO hook_target=setter=kvm_arch_init_vm && dmesg | tail -n 5 | grep -q 'hook_target: setter=kvm_arch_init_vm: only ' && ! grep -q '^apicv_trace ' /proc/modules && $P/kvmdrive basic $KD"
+if insmod "$KO" "hook_target=setter=$setter_base.part.9"; then
 	ok misuse_hook_setter_loads
 	cp "$D/status" "$M/status.nosetter"
-	check misuse_hook_setter_status grep -q '^hook=setter symbol=at_no_such_function .*state=absent' "$D/status"
+	check misuse_hook_setter_status grep -q "^hook=setter symbol=$setter_base.part.9 .*state=absent" "$D/status"
 	check misuse_hook_setter_coverage grep -qx 'coverage=partial absent=setter' "$D/status"
 	$P/kvmdrive basic $KD >/dev/null 2>&1
 	sleep 1
@@ -218,28 +223,53 @@ if insmod "$KO" hook_target=setter=at_no_such_function; then
 	check misuse_hook_setter_cmd_warns sh -c "grep -q 'warning: coverage=partial absent=setter' $MC/nosetter.list.txt.err && grep -qx 'apicv_trace_hooks_complete 0' $MC/nosetter.prom.txt"
 	rmmod apicv_trace
 else
-	fail misuse_hook_setter_loads "insmod hook_target=setter=at_no_such_function"
+	fail misuse_hook_setter_loads "insmod hook_target=setter=$setter_base.part.9"
 fi
-# apic_id and apic_map (where this kernel has them) and lapic_set, with a
-# 127-character name: those absent, inhibits still traced
-long=$(printf '%127s' '' | tr ' ' x)
+# apic_id and apic_map (where this kernel has them) and lapic_set, on
+# clones that do not exist: those absent, inhibits still traced
 want=''
+targets=''
 for r in apic_id apic_map lapic_set; do
-	case " $na " in *" $r "*) ;; *) want="$want${want:+,}$r" ;; esac
+	case " $na " in *" $r "*) ;; *)
+		want="$want${want:+,}$r"
+		targets="$targets${targets:+,}$r=$(base_of $r).part.9" ;;
+	esac
 done
 echo "$want" >"$M/hooks.want"
-if insmod "$KO" "hook_target=apic_id=at_no_such_1,apic_map=at_no_such_2,lapic_set=$long"; then
+if insmod "$KO" "hook_target=$targets"; then
 	ok misuse_hook_apic_loads
 	cp "$D/status" "$M/status.noapic"
 	check misuse_hook_apic_coverage grep -qx "coverage=partial absent=$want" "$D/status"
-	check misuse_hook_long_symbol grep -q "^hook=lapic_set symbol=$long .*state=absent" "$D/status"
+	check misuse_hook_clone_symbol grep -q "^hook=lapic_set symbol=$(base_of lapic_set).part.9 .*state=absent" "$D/status"
 	$P/kvmdrive basic $KD >/dev/null 2>&1
 	sleep 1
 	cp "$D/events" "$M/events.noapic"
 	check misuse_hook_apic_inhibits_flow sh -c "grep -q 'event=set ' $D/events && grep -q 'event=clear ' $D/events"
 	rmmod apicv_trace
 else
-	fail misuse_hook_apic_loads "insmod hook_target=apic_id=...,apic_map=...,lapic_set=<127 x>"
+	fail misuse_hook_apic_loads "insmod hook_target=$targets"
+fi
+
+# ---- 8a. Probation: a hook whose arguments are not its function's --------
+# The test build (scripts/buildroot.sh --w1, module/Kbuild
+# AT_TEST_BAD_LAYOUT) reads the setter's arguments one register late, as
+# from a clone that dropped one: the hook's first call must be refused
+# and the hook disarmed, the other hooks go on and so does the host.
+if [ -e "$P/apicv_trace-badlayout.ko" ]; then
+	if insmod "$P/apicv_trace-badlayout.ko"; then
+		ok misuse_probation_loads
+		$P/kvmdrive basic $KD >/dev/null 2>&1
+		sleep 1
+		cp "$D/status" "$M/status.badlayout"
+		cp "$D/events" "$M/events.badlayout"
+		check misuse_probation_refused grep -q '^hook=setter .* state=refused .*refused=not-a-vm' "$D/status"
+		check misuse_probation_coverage grep -qx 'coverage=partial failed=setter' "$D/status"
+		check misuse_probation_warned sh -c "dmesg | grep -q 'apicv_trace: setter (.*): its arguments are not what .* takes (not-a-vm): disarmed'"
+		check misuse_probation_host_goes_on sh -c "$P/kvmdrive basic $KD && grep -q 'event=vm_create' $D/events && grep -q 'event=vm_destroy' $D/events"
+		check misuse_probation_unload rmmod apicv_trace
+	else
+		fail misuse_probation_loads "insmod apicv_trace-badlayout.ko"
+	fi
 fi
 
 # ---- 9. Many opens; kernel lockdown (integrity): reads work, writes refused
@@ -281,7 +311,19 @@ fwd lockdown_chmod "$F" chmod $LFILES
 check misuse_lockdown_follow sh -c "timeout 10 head -n 1 $D/follow | grep -q '^seq='"
 check misuse_lockdown_param sh -c "echo 512 >$PARAMS/ring_size && grep -qx 512 $PARAMS/ring_size"
 check misuse_lockdown_cmd sh -c "$C >$MC/lockdown.list.txt && $C --json list >$MC/lockdown.list.json && $C prom >$MC/lockdown.prom.txt"
+# confidentiality forbids kprobes: with kvm loaded again (its modules are
+# signed by the distribution) the hooks stay unarmed, status says why,
+# and VMs run untraced; reads and unload still work
+echo confidentiality >/sys/kernel/security/lockdown
+check misuse_lockdown_conf_set grep -q '\[confidentiality\]' /sys/kernel/security/lockdown
+unload_kvm && load_kvm
+cp "$D/status" "$M/status.confidentiality"
+check misuse_lockdown_conf_unarmed sh -c "grep -Eq '(^| )lockdown=confidentiality( |\$)' $D/status && grep -qx 'coverage=lockdown' $D/status && ! grep -q 'state=armed' $D/status"
+check misuse_lockdown_conf_vms_run $P/kvmdrive basic $KD
 check misuse_lockdown_unload rmmod apicv_trace
+# the lockdown LSM's notices are rate-limited (10 in 5 s): let the
+# window pass so that insmod's refusal is logged
+sleep 5
 # (the debug kernel's module is signed with that kernel's own key and must
 # load; a Debian kernel trusts no key the module can be signed with)
 if uname -r | grep -q -- '-apicv-debug$'; then

@@ -229,11 +229,143 @@ static void t_hook_cas_race(void)
 	free(r);
 }
 
+
+/* ---- following: giving an abandoned position up (at_ring_follow) ------- */
+
+#define MS	1000000ull
+#define PAT	AT_RING_PATIENCE_NS
+
+/* One at_ring_follow() step at @now that must be @want (and *n @want_n). */
+static void step_expect(struct at_ring *r, struct at_ring_patience *p,
+			uint64_t cursor, uint64_t now, enum at_ring_step want,
+			uint64_t want_n)
+{
+	uint64_t rec[AT_RING_WORDS], n = ~0ull;
+	enum at_ring_step got = at_ring_follow(r, p, cursor, now, PAT, rec, &n);
+
+	CHECKF(got == want, "cursor %" PRIu64 " at %" PRIu64 " ns: step %d, want %d",
+	       cursor, now, got, want);
+	if (got == want && (want != AT_RING_STEP_IDLE))
+		CHECKF(n == want_n, "cursor %" PRIu64 " at %" PRIu64 " ns: n %" PRIu64
+		       ", want %" PRIu64, cursor, now, n, want_n);
+}
+
+/*
+ * A real abandoned position (the busy_hook interleaving: pos 2 found the
+ * one slot busy) on a ring that then goes quiet: it reads NOTYET for ever.
+ * The follower waits for it, never longer than the bound in one go, and
+ * gives it up exactly when the bound has passed since it first found it
+ * claimed; then it is idle (nothing to read), not waiting.
+ */
+static void t_follow_giveup_abandoned(void)
+{
+	struct at_ring *r = rt_ring_new(0);
+	struct at_ring_patience p;
+	uint64_t rec[AT_RING_WORDS], t0 = 5000 * MS;
+
+	at_ring_patience_init(&p);
+	write_ok(r, 1, 0, 0);
+	hook_calls = 0;
+	hook_fn = busy_hook;
+	write_ok(r, 2, 0, 1);
+	hook_fn = NULL;
+	CHECK_EQ(hook_calls, 1);
+	CHECK_EQ(at_ring_head(r), 3);
+	CHECK_EQ(at_ring_read(r, 2, rec), AT_RING_NOTYET);	/* abandoned */
+
+	/* pos 1 is readable, but the ring's capacity puts it behind first */
+	step_expect(r, &p, 1, t0, AT_RING_STEP_LOST, 1);
+	step_expect(r, &p, 2, t0, AT_RING_STEP_WAIT, PAT);
+	step_expect(r, &p, 2, t0 + 30 * MS, AT_RING_STEP_WAIT, PAT - 30 * MS);
+	step_expect(r, &p, 2, t0 + PAT - 1, AT_RING_STEP_WAIT, 1);
+	step_expect(r, &p, 2, t0 + PAT, AT_RING_STEP_GIVEUP, 1);
+	step_expect(r, &p, 2, t0 + 10 * PAT, AT_RING_STEP_GIVEUP, 1);
+	step_expect(r, &p, 3, t0 + PAT, AT_RING_STEP_IDLE, 0);
+	/* still NOTYET in the ring itself: only the reader gave it up */
+	CHECK_EQ(at_ring_read(r, 2, rec), AT_RING_NOTYET);
+	/* a newer write takes the slot: from then on it is plainly lost */
+	write_ok(r, 4, 0, 3);
+	step_expect(r, &p, 2, t0, AT_RING_STEP_LOST, 1);
+	step_expect(r, &p, 3, t0, AT_RING_STEP_REC, 1);
+	free(r);
+}
+
+/*
+ * A slow but live writer: while pos 1 is being copied (after word 5), the
+ * follower finds it NOTYET for just under the bound and must keep waiting;
+ * once the copy completes it gets the record, even after the bound (the
+ * record is there: nothing is given up that can be delivered).
+ */
+static struct at_ring_patience slow_p;
+static uint64_t slow_t0;
+
+static void slow_hook(int where, struct at_ring *r, uint64_t pos, unsigned int i)
+{
+	if (where != AT_RING_HOOK_WCOPY || pos != 1 || i != 5)
+		return;
+	hook_calls++;
+	step_expect(r, &slow_p, 1, slow_t0, AT_RING_STEP_WAIT, PAT);
+	step_expect(r, &slow_p, 1, slow_t0 + PAT / 2, AT_RING_STEP_WAIT, PAT / 2);
+	step_expect(r, &slow_p, 1, slow_t0 + PAT - 1, AT_RING_STEP_WAIT, 1);
+}
+
+static void t_follow_slow_writer(void)
+{
+	struct at_ring *r = rt_ring_new(2);
+
+	at_ring_patience_init(&slow_p);
+	slow_t0 = 77 * MS;
+	write_ok(r, 1, 0, 0);
+	hook_calls = 0;
+	hook_fn = slow_hook;
+	write_ok(r, 2, 0, 1);
+	hook_fn = NULL;
+	CHECK_EQ(hook_calls, 1);
+	step_expect(r, &slow_p, 1, slow_t0 + PAT + 1, AT_RING_STEP_REC, 1);
+	expect(r, 1, 2, 0);
+	free(r);
+}
+
+/*
+ * The clock is per claim, not per reader: positions claimed after the
+ * clock started (beyond the horizon) get a full bound of their own, and a
+ * run of positions abandoned before it shares one wait.
+ */
+static void t_follow_horizon(void)
+{
+	struct at_ring *r = rt_ring_new(4);
+	struct at_ring_patience p;
+	uint64_t t0 = 1000 * MS;
+
+	at_ring_patience_init(&p);
+	write_ok(r, 1, 0, 0);
+	/* three claims whose writers never write (abandoned or dead) */
+	at_atomic64_fetch_inc(&r->head);
+	at_atomic64_fetch_inc(&r->head);
+	at_atomic64_fetch_inc(&r->head);
+	step_expect(r, &p, 0, t0, AT_RING_STEP_REC, 1);
+	step_expect(r, &p, 1, t0, AT_RING_STEP_WAIT, PAT);
+	step_expect(r, &p, 1, t0 + PAT, AT_RING_STEP_GIVEUP, 1);
+	/* 2 and 3 were claimed before t0 too: no new wait */
+	step_expect(r, &p, 2, t0 + PAT, AT_RING_STEP_GIVEUP, 1);
+	/* a position claimed later (4, after the horizon 4) waits in full */
+	at_atomic64_fetch_inc(&r->head);
+	step_expect(r, &p, 3, t0 + PAT, AT_RING_STEP_GIVEUP, 1);
+	step_expect(r, &p, 4, t0 + PAT + 1, AT_RING_STEP_WAIT, PAT);
+	step_expect(r, &p, 4, t0 + 2 * PAT, AT_RING_STEP_WAIT, 1);
+	step_expect(r, &p, 4, t0 + 2 * PAT + 1, AT_RING_STEP_GIVEUP, 1);
+	step_expect(r, &p, 5, t0 + 2 * PAT + 1, AT_RING_STEP_IDLE, 0);
+	free(r);
+}
+
 const struct rt_case rt_hook_cases[] = {
 	{ "hook_torn_read", t_hook_torn_read },
 	{ "hook_late_overwrite", t_hook_late_overwrite },
 	{ "hook_busy_abandon", t_hook_busy_abandon },
 	{ "hook_newer_owner", t_hook_newer_owner },
 	{ "hook_cas_race", t_hook_cas_race },
+	{ "follow_giveup_abandoned", t_follow_giveup_abandoned },
+	{ "follow_slow_writer", t_follow_slow_writer },
+	{ "follow_horizon", t_follow_horizon },
 };
 const unsigned int rt_hook_ncases = sizeof(rt_hook_cases) / sizeof(rt_hook_cases[0]);

@@ -547,7 +547,8 @@ static void *follower(void *arg)
 {
 	struct follow *f = arg;
 	struct stress *s = &f->s;
-	uint64_t rec[AT_RING_WORDS], c = 0, h, first, nc, stuck = 0, k2, x2;
+	uint64_t rec[AT_RING_WORDS], c = 0, nc = 0, k2, x2;
+	struct at_ring_patience pat;
 	int64_t last[MAXW];
 	char line[160];
 	unsigned int w, id2;
@@ -555,18 +556,13 @@ static void *follower(void *arg)
 
 	for (w = 0; w < MAXW; w++)
 		last[w] = -1;
+	at_ring_patience_init(&pat);
 	wait_go(&s->go);
 	for (;;) {
 		done = LD(f->writers_done);
-		h = at_ring_head(s->r);
-		if (c >= h) {
-			if (done)
-				break;
-			sched_yield();
-			continue;
-		}
-		switch (at_ring_read(s->r, c, rec)) {
-		case AT_RING_OK:
+		switch (at_ring_follow(s->r, &pat, c, rt_now_ns(), 20 * 1000000,
+				       rec, &nc)) {
+		case AT_RING_STEP_REC:
 			/* Never print garbage: validate, print, parse back. */
 			check_ok_rec(s, c, rec, last);
 			n = snprintf(line, sizeof(line), "%" PRIu64 ": w%u k%" PRIu64 " x%016" PRIx64 "\n",
@@ -578,35 +574,34 @@ static void *follower(void *arg)
 			follow_log(f, c, rec[0]);
 			f->printed++;
 			c++;
-			stuck = 0;
 			break;
-		case AT_RING_LOST:
-			/* Overwritten: resync to the oldest position kept. */
-			first = at_ring_first(s->r);
-			nc = first > c + 1 ? first : c + 1;
-			f->lost += nc - c;
+		case AT_RING_STEP_LOST:
+			/* Overwritten: resync past it (to the oldest kept). */
+			CHECK(nc >= 1);
+			f->lost += nc;
 			f->lost_events++;
-			c = nc;
-			stuck = 0;
+			c += nc;
 			break;
-		case AT_RING_NOTYET:
-			/* Claimed but not committed: in flight, or abandoned. */
-			if (done) {
-				f->skipped++;
+		case AT_RING_STEP_GIVEUP:
+			/* Claimed 20 ms ago and still not committed. */
+			f->skipped++;
+			if (done)
 				f->skipped_quiet++;
-				c++;
-			} else if (!stuck) {
-				stuck = rt_now_ns();
-			} else if (rt_now_ns() - stuck > 20 * 1000000) {
-				f->skipped++;
-				c++;
-				stuck = 0;
-			} else {
-				sched_yield();
-			}
+			c++;
+			break;
+		case AT_RING_STEP_IDLE:
+			if (done)
+				goto out;
+			sched_yield();
+			break;
+		case AT_RING_STEP_WAIT:
+			/* in flight or abandoned: the ring says when to give up */
+			CHECK(nc >= 1 && nc <= 20 * 1000000);
+			sched_yield();
 			break;
 		}
 	}
+out:
 	f->cursor = c;
 	return NULL;
 }
@@ -674,6 +669,182 @@ static void t_follow(void)
 	free(s->r);
 }
 
+
+/* ---- a model of the follow file's read and poll ---------------------------- */
+
+/*
+ * What `apicv-trace watch` does with follow (O_NONBLOCK): poll, then read
+ * until EAGAIN, and so on. The reader model does what debugfs.c does, with
+ * a virtual clock: poll reports readable only when read can make progress
+ * (a record, or positions to report lost) and otherwise arms a timer for
+ * when a claimed position is due to be given up; read delivers until there
+ * is nothing. Writers act at scripted times. A loop turn that moves neither
+ * the cursor nor the clock to a writer's action is a wake-up without
+ * progress: a reader that spins makes them without end.
+ */
+#define FM_PAT		AT_RING_PATIENCE_NS
+#define FM_MS		1000000ull
+
+struct fm_act {
+	uint64_t at;		/* virtual ns */
+	unsigned int writes;	/* records to write */
+	unsigned int claims;	/* positions claimed and never written */
+};
+
+struct fm {
+	struct at_ring *r;
+	struct at_ring_patience p;
+	uint64_t now, cursor, delivered, lost, k;
+	bool old;		/* the follow file before positions were given up */
+};
+
+/* poll: readable?  *timer: ns until it must be woken anyway (0: none) */
+static bool fm_poll(struct fm *m, uint64_t *timer)
+{
+	uint64_t rec[AT_RING_WORDS], n = 0;
+	enum at_ring_step st;
+
+	*timer = 0;
+	if (m->old)	/* readable when head is past the cursor, no timer */
+		return at_ring_head(m->r) > m->cursor;
+	st = at_ring_follow(m->r, &m->p, m->cursor, m->now, FM_PAT, rec, &n);
+	if (st == AT_RING_STEP_WAIT)
+		*timer = n;
+	return st == AT_RING_STEP_REC || st == AT_RING_STEP_LOST ||
+	       st == AT_RING_STEP_GIVEUP;
+}
+
+/* read with O_NONBLOCK until EAGAIN: the positions it moved past */
+static uint64_t fm_read(struct fm *m)
+{
+	uint64_t rec[AT_RING_WORDS], n, c0 = m->cursor;
+
+	for (;;) {
+		if (m->old) {
+			if (m->cursor < at_ring_first(m->r)) {
+				m->lost += at_ring_first(m->r) - m->cursor;
+				m->cursor = at_ring_first(m->r);
+				continue;
+			}
+			if (m->cursor >= at_ring_head(m->r))
+				break;
+			switch (at_ring_read(m->r, m->cursor, rec)) {
+			case AT_RING_OK:
+				m->delivered++;
+				m->cursor++;
+				continue;
+			case AT_RING_LOST:
+				m->lost++;
+				m->cursor++;
+				continue;
+			case AT_RING_NOTYET:
+				break;		/* -EAGAIN */
+			}
+			break;
+		}
+		switch (at_ring_follow(m->r, &m->p, m->cursor, m->now, FM_PAT, rec, &n)) {
+		case AT_RING_STEP_REC:
+			CHECK(rt_rec_ok(rec));
+			m->delivered++;
+			m->cursor++;
+			continue;
+		case AT_RING_STEP_LOST:
+		case AT_RING_STEP_GIVEUP:
+			m->lost += n;
+			m->cursor += n;
+			continue;
+		case AT_RING_STEP_IDLE:
+		case AT_RING_STEP_WAIT:
+			break;
+		}
+		break;
+	}
+	return m->cursor - c0;
+}
+
+/*
+ * Run the reader over @acts; returns the wake-ups without progress (stops
+ * counting at @limit). *end: the virtual time it went to sleep for good.
+ */
+static unsigned int fm_run(struct fm *m, const struct fm_act *acts,
+			   unsigned int nacts, unsigned int limit, uint64_t *end)
+{
+	uint64_t rec[AT_RING_WORDS], timer, next;
+	unsigned int a = 0, idle = 0, i;
+
+	while (idle < limit) {
+		if (fm_poll(m, &timer)) {
+			if (!fm_read(m))
+				idle++;		/* readable, yet nothing: EAGAIN */
+			continue;
+		}
+		/* asleep until the timer or the next writer, whichever first */
+		next = a < nacts ? acts[a].at : UINT64_MAX;
+		if (timer && m->now + timer < next) {
+			m->now += timer;
+			idle++;
+			continue;
+		}
+		if (a == nacts)
+			break;		/* asleep for good: nothing can come */
+		m->now = next > m->now ? next : m->now;
+		for (i = 0; i < acts[a].writes; i++) {
+			rt_rec_make(rec, 1, m->k++);
+			CHECK(at_ring_write(m->r, rec, NULL));
+		}
+		for (i = 0; i < acts[a].claims; i++)
+			at_atomic64_fetch_inc(&m->r->head);
+		a++;
+	}
+	*end = m->now;
+	return idle;
+}
+
+static void t_follow_model(void)
+{
+	/* 5 records, 2 abandoned claims, 3 more records, then quiet; later a
+	 * burst and one more abandoned claim at the very end */
+	static const struct fm_act acts[] = {
+		{ 10 * FM_MS, 5, 0 }, { 11 * FM_MS, 0, 2 }, { 12 * FM_MS, 3, 0 },
+		{ 2000 * FM_MS, 4, 1 },
+	};
+	const unsigned int nacts = sizeof(acts) / sizeof(acts[0]);
+	struct fm m;
+	unsigned int idle;
+	uint64_t end;
+
+	/* the follow file: no spin, everything accounted, given up in time */
+	memset(&m, 0, sizeof(m));
+	m.r = rt_ring_new(4);
+	at_ring_patience_init(&m.p);
+	idle = fm_run(&m, acts, nacts, 1000, &end);
+	printf("    follow: %u wake-ups without progress, delivered %" PRIu64
+	       ", lost %" PRIu64 ", asleep for good at %" PRIu64 " ms\n",
+	       idle, m.delivered, m.lost, (uint64_t)(end / FM_MS));
+	CHECKF(idle <= 2, "%u wake-ups without progress", idle);
+	CHECK_EQ(m.cursor, at_ring_head(m.r));
+	CHECK_EQ(m.delivered, 12);
+	CHECK_EQ(m.lost, 3);
+	/* the last claim (at 2000 ms) was given up at 2000 ms + the bound */
+	CHECK_EQ(end, 2000 * FM_MS + FM_PAT);
+	free(m.r);
+
+	/*
+	 * The harness itself: the follow file as it was (poll readable while
+	 * head is past the cursor, read EAGAIN on an abandoned position) must
+	 * be caught spinning, or the check above proves nothing.
+	 */
+	memset(&m, 0, sizeof(m));
+	m.r = rt_ring_new(4);
+	m.old = true;
+	idle = fm_run(&m, acts, nacts, 1000, &end);
+	printf("    the old follow: %u wake-ups without progress (stuck at %" PRIu64
+	       " of %" PRIu64 ")\n", idle, m.cursor, at_ring_head(m.r));
+	CHECK_EQ(idle, 1000);
+	CHECK(m.cursor < at_ring_head(m.r));
+	free(m.r);
+}
+
 /* ---- runner ---------------------------------------------------------------- */
 
 static const struct rt_case cases[] = {
@@ -686,6 +857,7 @@ static const struct rt_case cases[] = {
 	{ "stress_cap1_4w2r", t_stress_cap1 },
 	{ "torn_hammer_cap1", t_torn_hammer_cap1 },
 	{ "follow_reader", t_follow },
+	{ "follow_model", t_follow_model },
 };
 
 static bool selected(const char *name, int argc, char **argv)

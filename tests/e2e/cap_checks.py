@@ -27,7 +27,7 @@ SPLAT = re.compile(r"WARNING:|BUG:|Oops|Call Trace|page allocation failure")
 
 
 def cap_wanted(kernel):
-    """The kernels guest.sh runs the cap test on (about 100 s under TCG):
+    """The kernels guest.sh runs the cap test on (about 40 s under TCG):
     the 6.1 and 7.3 lines and the debug kernel."""
     return kernel.startswith(("6.1.", "7.3.")) or kernel.endswith("-apicv-debug")
 

@@ -230,7 +230,7 @@ stop_watchers "$CO" $w1 $w2
 
 # ---- 2a'. One open of events copies at most 65536 records ---------
 # (tests/e2e/snapshot_cap.sh; the host checks it with cap_checks.py).
-# About 100 s under TCG, for code that does not depend on the kernel
+# About 40 s under TCG, for code that does not depend on the kernel
 # version: on the oldest and the newest of the 6.x/7.x lines (and the
 # debug kernel) only, as cap_checks.py expects.
 case $(uname -r) in

@@ -25,6 +25,7 @@
  *   kvmdrive toobig [--expect-disabled] [--kver M.N]
  *                   vCPU 255 (7.2+: PHYSICAL_ID_TOO_BIG)
  *   kvmdrive flood  [--toggles N] [--interval-ms MS] [--expect-disabled]
+ *   kvmdrive blockflood [--toggles N]
  *                   PIT reinject off/on N times (a ring that wraps on 5.10)
  *   kvmdrive btf-enum NAME
  *                   the running kernel's enum NAME, from its BTF (btf.c)
@@ -158,6 +159,10 @@
  * flood: create_vm, create_irqchip, create_pit2, then --toggles times
  *   pit_reinject_off, pit_reinject_on; close (clear:PIT_REINJ).
  *
+ * blockflood (6.1+): create_vm, create_irqchip, create_vcpu 0, then
+ *   --toggles times BLOCKIRQ set and clear (KVM_SET_GUEST_DEBUG) with no
+ *   STEP line each: many records fast (tests/e2e/snapshot_cap.sh).
+ *
  * twovms: VM A created by the main thread, VM B by a second thread (so the
  *   pids in the keys differ).  Steps (same names as above) interleave:
  *   A create_vm, B create_vm, A create_irqchip, B create_irqchip,
@@ -246,7 +251,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: kvmdrive SCENARIO [options]\n"
 "scenarios: basic, avic0 (= basic --expect-disabled), twovms, seedpatch, guest,\n"
-"           aliases, toobig, flood\n"
+"           aliases, toobig, flood, blockflood\n"
 "       kvmdrive btf-enum NAME   the running kernel's enum NAME, from BTF\n"
 "  --expect-disabled          APICv is off (kvm_amd avic=0): print *-dropped\n"
 "  --kver M.N                 use the reason table of kernel M.N (default: uname)\n"
@@ -260,8 +265,9 @@ static void usage(FILE *f)
 "  --reboot-method M          kbd, cf9, triple or cycle (default cycle)\n"
 "  --bad-apic-id-on-reboot K  write xAPIC ID vcpu_id+1 on the K-th reboot\n"
 "  --no-reinject              PIT reinject off before the guest runs\n"
-"flood options:\n"
-"  --toggles N                PIT reinject off/on rounds (default 100)\n"
+"flood and blockflood options:\n"
+"  --toggles N                PIT reinject off/on (blockflood: BLOCKIRQ set/clear)\n"
+"                             rounds (default 100)\n"
 "  --interval-ms MS           pause after each round (default 0)\n");
 }
 
@@ -411,6 +417,8 @@ int main(int argc, char **argv)
 		scenario_toobig();
 	} else if (!strcmp(scenario, "flood")) {
 		scenario_flood(toggles, interval_ms);
+	} else if (!strcmp(scenario, "blockflood")) {
+		scenario_blockflood(toggles);
 	} else {
 		usage(stderr);
 		return 2;

@@ -11,8 +11,8 @@
 # ring_size, so a VM's own file is never capped), not a parameter: the
 # test reaches it with real records, as few as it takes. A snapshot is
 # sized by the records kept, not by the rings' capacity, so it takes more
-# than 65536 records in all: two VMs (kvmdrive flood, one VM each) toggle
-# PIT reinject 18000 times, two records a toggle, about 72000 records;
+# than 65536 records in all: two VMs (kvmdrive blockflood, one VM each)
+# toggle BLOCKIRQ 18000 times, two records a toggle, about 72000 records;
 # each VM keeps all of its own (its ring holds 65536), so none is lost and
 # the host can tell exactly which records events had to leave out. Under
 # TCG that is a few seconds of ioctls and a few of reading the files.
@@ -34,7 +34,7 @@ snapshot_cap() {
 	cap_round=0
 	while [ "$cap_total" -le $((CAP_MAX + 4096)) ] && [ "$cap_round" -lt 4 ]; do
 		cap_round=$((cap_round + 1))
-		$P/kvmdrive flood $KD --toggles 18000 >"$CD/kvmdrive.$cap_round" 2>&1 ||
+		$P/kvmdrive blockflood --toggles 18000 >"$CD/kvmdrive.$cap_round" 2>&1 ||
 			fail cap_kvmdrive "round $cap_round: exit $?"
 		cap_total=0
 		for n in $(sed -n 's/.* events=\([0-9]*\) .*/\1/p' "$D/vms"); do

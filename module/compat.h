@@ -91,19 +91,27 @@ static __always_inline const char *at_reason_name(unsigned int bit)
 	return n ?: "unknown";
 }
 
+/* An AMD (or Hygon) host: kvm-amd and AVIC, else kvm-intel and APICv. */
+static __always_inline bool at_host_amd(void)
+{
+	return boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
+	       boot_cpu_data.x86_vendor == X86_VENDOR_HYGON;
+}
+
 /*
- * Does the vendor module of this host honour reason @bit? (the static
- * filter KVM applies before the setter changes anything; bits beyond the
- * table are taken as honoured)
+ * The reasons this host's vendor module honours (the static filter KVM
+ * applies before the setter changes anything).
  */
+static __always_inline unsigned long at_vendor_honoured(void)
+{
+	return at_host_amd() ? READ_ONCE(at_reasons.svm_honoured) :
+			       READ_ONCE(at_reasons.vmx_honoured);
+}
+
+/* Is reason @bit honoured? Bits beyond the table are taken as honoured. */
 static __always_inline bool at_vendor_honours(unsigned int bit)
 {
-	bool amd = boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
-		   boot_cpu_data.x86_vendor == X86_VENDOR_HYGON;
-	unsigned long honoured = amd ? READ_ONCE(at_reasons.svm_honoured) :
-				       READ_ONCE(at_reasons.vmx_honoured);
-
-	return bit >= AT_MAX_BITS || (honoured & BIT(bit));
+	return bit >= AT_MAX_BITS || (at_vendor_honoured() & BIT(bit));
 }
 
 /* Build-time canary: break the build if a name we rely on moves. */

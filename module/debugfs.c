@@ -717,10 +717,8 @@ AT_DEFINE_SHOW_RO(at_status);
 
 static int at_reasons_show(struct seq_file *m, void *unused)
 {
-	bool amd = boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
-		   boot_cpu_data.x86_vendor == X86_VENDOR_HYGON;
-	unsigned long honoured = amd ? at_reasons.svm_honoured :
-				       at_reasons.vmx_honoured;
+	unsigned long honoured = at_vendor_honoured();
+	bool amd = at_host_amd();
 	unsigned int b;
 
 	for (b = 0; b < AT_MAX_BITS; b++) {

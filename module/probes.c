@@ -35,7 +35,6 @@ struct at_probe {
 	struct kretprobe rp;		/* rp.kp alone for plain kprobes */
 	char sym[KSYM_NAME_LEN];	/* what was armed (maybe a clone) */
 	char clones[64];		/* unhooked ABI-changing clones seen */
-	const char *refused;		/* why it was disarmed (probation) */
 	enum at_probe_state state;
 	int err;
 };
@@ -246,7 +245,6 @@ static void at_probe_arm(int n)
 
 	if (p->state == AT_PROBE_ARMED)
 		return;
-	p->refused = NULL;
 	if (!h->base) {
 		p->state = AT_PROBE_NA;
 		return;
@@ -451,12 +449,18 @@ void at_probes_disarm_refused(void)
 		at_probe_disarm(i);
 		at_hooks_release_claims(i);
 		at_probes[i].state = AT_PROBE_REFUSED;
-		at_probes[i].refused = why;
 		pr_warn("%s (%s): its arguments are not what %s takes (%s): disarmed\n",
 			at_hooks[i].role, at_probes[i].sym, at_hooks[i].base,
 			why);
 	}
 	mutex_unlock(&at_probes_mutex);
+}
+
+/* A hook kvm has that sees nothing: absent, failed or refused. */
+static bool at_probe_lost(enum at_probe_state st)
+{
+	return st == AT_PROBE_ABSENT || st == AT_PROBE_FAILED ||
+	       st == AT_PROBE_REFUSED;
 }
 
 /*
@@ -467,8 +471,7 @@ bool at_probes_see_inhibits(void)
 {
 	enum at_probe_state st = READ_ONCE(at_probes[AT_H_SETTER].state);
 
-	return st != AT_PROBE_ABSENT && st != AT_PROBE_FAILED &&
-	       st != AT_PROBE_REFUSED && st != AT_PROBE_LOCKDOWN;
+	return !at_probe_lost(st) && st != AT_PROBE_LOCKDOWN;
 }
 
 unsigned long at_probes_armed(void)
@@ -494,9 +497,7 @@ const char *at_probes_coverage(void)
 	for (i = 0; i < AT_NR_HOOKS; i++) {
 		if (at_probes[i].state == AT_PROBE_LOCKDOWN)
 			return "lockdown";
-		if (at_probes[i].state == AT_PROBE_ABSENT ||
-		    at_probes[i].state == AT_PROBE_FAILED ||
-		    at_probes[i].state == AT_PROBE_REFUSED)
+		if (at_probe_lost(at_probes[i].state))
 			full = false;
 	}
 	return !at_probes_armed() ? "waiting" : full ? "full" : "partial";
@@ -525,7 +526,8 @@ void at_probe_info(unsigned int i, struct at_probe_info *out)
 	out->nmissed = at_probe_nmissed(i);
 	out->err = p->err;
 	out->clones = p->clones;
-	out->refused = p->state == AT_PROBE_REFUSED ? p->refused : NULL;
+	/* why stays set until the hook is armed again (at_hooks_probation()) */
+	out->refused = p->state == AT_PROBE_REFUSED ? at_hook_refusal(i) : NULL;
 	out->maxactive = h->ret ? p->rp.maxactive : 0;
 	out->absent = p->state == AT_PROBE_ABSENT;
 	out->failed = p->state == AT_PROBE_FAILED ||

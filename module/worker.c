@@ -186,11 +186,7 @@ static unsigned int at_evictions(unsigned int exited, bool clear)
 	return max(evict, min(need, exited));
 }
 
-/*
- * Take the @n exited VMs that exited first off the list, onto @doomed
- * (at_vm_mutex held). The post-mortem of a VM that just exited is what
- * this tool is for: eviction goes by exit time, not creation time.
- */
+/* Take @vm off the list and its files away, onto @doomed. */
 static void at_doom(struct at_vm *vm, struct list_head *doomed)
 {
 	at_debugfs_remove_vm(vm);
@@ -198,6 +194,12 @@ static void at_doom(struct at_vm *vm, struct list_head *doomed)
 	list_add(&vm->doomed, doomed);
 }
 
+/*
+ * Take the @n exited VMs (of @exited) that exited first off the list,
+ * onto @doomed (at_vm_mutex held). The post-mortem of a VM that just
+ * exited is what this tool is for: eviction goes by exit time, not
+ * creation time.
+ */
 static void at_pick_oldest_exited(unsigned int n, unsigned int exited,
 				  struct list_head *doomed)
 {

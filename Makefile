@@ -21,7 +21,8 @@
 #   make clean
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
-KERNELS ?= 5.10 6.1 6.12 7.2 7.3 6.1-rt 6.12-rt 7.2-rt 7.3-rt
+KERNELS ?= 5.10 6.1 6.12 7.2 7.3 5.10-rt 6.1-rt 6.12-rt 7.2-rt 7.3-rt \
+	5.10-cloud 6.1-cloud 6.12-cloud 7.2-cloud 7.3-cloud 6.12-deb12 7.2-deb13
 LINE ?= 6.1
 
 all: module cmd

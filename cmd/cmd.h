@@ -21,6 +21,10 @@ enum {
 	EX_NODEBUGFS = 4,	/* debugfs is not mounted */
 	EX_NOPERM = 5,		/* not root (EACCES/EPERM) */
 	EX_NOVM = 6,		/* no such VM (or several match) */
+	EX_DISAGREE = 7,	/* verify: the module and kvm's tracepoint differ */
+	EX_NOVERIFY = 8,	/* verify: could not compare (no tracefs, lockdown,
+				 * kvm not loaded, no tracepoint, lost data,
+				 * interrupted) */
 };
 
 struct ctx {

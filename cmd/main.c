@@ -8,6 +8,7 @@
 #include "files.h"
 #include "views.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +38,13 @@ static const char usage_text[] =
 "                      --new skips the records kept from before\n"
 "  prom                Prometheus text format, for node_exporter's\n"
 "                      textfile collector\n"
+"  verify [-d SECONDS] for SECONDS (default 10) arm KVM's own tracepoint in\n"
+"                      a private tracefs instance and check that the module\n"
+"                      recorded exactly the changes KVM made, with KVM's\n"
+"                      names (root; the admin's tracing is untouched)\n"
+"  names [--apply]     KVM's reason names (BTF, tracepoint format) next to\n"
+"                      the module's; --apply writes them to the module's\n"
+"                      reason_names parameter\n"
 "\n"
 "Options:\n"
 "  --dir DIR           read a copy of the files from DIR instead of\n"
@@ -47,7 +55,9 @@ static const char usage_text[] =
 "  --version           the version\n"
 "\n"
 "Exit status: 0 ok, 1 error reading the files, 2 bad usage, 3 module not\n"
-"loaded, 4 debugfs not mounted, 5 permission denied (not root), 6 no such VM.\n";
+"loaded, 4 debugfs not mounted, 5 permission denied (not root), 6 no such VM,\n"
+"7 verify: DISAGREE, 8 verify could not compare (no tracefs, lockdown, kvm\n"
+"not loaded, no tracepoint, lost data, interrupted).\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -83,8 +93,9 @@ static int need_arg(int argc, char **argv, int *i, const char *opt,
 int main(int argc, char **argv)
 {
 	const char *dir = NULL, *cmd = NULL, *vmarg = NULL, *watch_vm = NULL,
-		   *watch_reason = NULL, *env;
-	int i, json = 0, new_only = 0, npos = 0, r;
+		   *watch_reason = NULL, *env, *replay = NULL, *dur = NULL;
+	int i, json = 0, new_only = 0, npos = 0, r, apply = 0;
+	unsigned secs = 10;
 	struct ctx c;
 	char defdir[512];
 
@@ -112,6 +123,23 @@ int main(int argc, char **argv)
 			if (r < 0 || !*val)
 				return usage_error("--dir needs a directory");
 			dir = val;
+			continue;
+		}
+		if (!strcmp(a, "--apply")) {
+			apply = 1;
+			continue;
+		}
+		if ((r = need_arg(argc, argv, &i, "-d", &val))) {
+			if (r < 0 || !*val)
+				return usage_error("-d needs a number of seconds");
+			dur = val;
+			continue;
+		}
+		/* verify/names on saved files (tests): see apicv-trace(8) */
+		if ((r = need_arg(argc, argv, &i, "--replay", &val))) {
+			if (r < 0 || !*val)
+				return usage_error("--replay needs a directory");
+			replay = val;
 			continue;
 		}
 		if ((r = need_arg(argc, argv, &i, "--vm", &val))) {
@@ -142,8 +170,27 @@ int main(int argc, char **argv)
 	if (!cmd)
 		cmd = "list";
 	if (strcmp(cmd, "list") && strcmp(cmd, "show") && strcmp(cmd, "watch") &&
-	    strcmp(cmd, "prom"))
+	    strcmp(cmd, "prom") && strcmp(cmd, "verify") && strcmp(cmd, "names"))
 		return usage_error("unknown command \"%s\"", cmd);
+	if (dur && strcmp(cmd, "verify"))
+		return usage_error("-d goes with verify");
+	if (apply && strcmp(cmd, "names"))
+		return usage_error("--apply goes with names");
+	if (replay && strcmp(cmd, "verify") && strcmp(cmd, "names"))
+		return usage_error("--replay goes with verify and names");
+	if ((!strcmp(cmd, "verify") || !strcmp(cmd, "names")) && dir)
+		return usage_error("%s reads the running kernel: --dir does not apply"
+				   " (--replay DIR replays saved files)", cmd);
+	if ((!strcmp(cmd, "verify") || !strcmp(cmd, "names")) && json)
+		return usage_error("%s has no JSON output", cmd);
+	if (dur) {
+		char *end;
+		unsigned long d = strtoul(dur, &end, 10);
+
+		if (*end || !isdigit((unsigned char)*dur) || d < 1 || d > 3600)
+			return usage_error("-d wants whole seconds, 1 to 3600");
+		secs = (unsigned)d;
+	}
 	if (!strcmp(cmd, "show") && !vmarg)
 		return usage_error("show needs a VM (see 'apicv-trace' for the list)");
 	if (strcmp(cmd, "show") && vmarg)
@@ -172,6 +219,12 @@ int main(int argc, char **argv)
 			c.boot_now_ns = (uint64_t)bt.tv_sec * 1000000000ULL +
 					(uint64_t)bt.tv_nsec;
 	}
+	if (!strcmp(cmd, "verify") || !strcmp(cmd, "names")) {
+		/* the files they need are read (and diagnosed) by them */
+		r = !strcmp(cmd, "verify") ? view_verify(&c, secs, replay) :
+					     view_names(&c, apply, replay);
+		goto done;
+	}
 	c.apic_word = apic_word(&c);
 	if (strcmp(cmd, "prom"))	/* prom: apicv_trace_kvm_hooked says it */
 		warn_coverage(&c);
@@ -184,6 +237,7 @@ int main(int argc, char **argv)
 		r = view_watch(&c, watch_vm, watch_reason, new_only);
 	else
 		r = view_prom(&c);
+done:
 	if (fflush(stdout) || ferror(stdout)) {
 		if (errno != EPIPE)
 			errmsg("writing output: %s", strerror(errno));

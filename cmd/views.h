@@ -12,5 +12,8 @@ int view_show(const struct ctx *c, const char *vm);
 int view_watch(const struct ctx *c, const char *vm, const char *reasons,
 	       int new_only);
 int view_prom(const struct ctx *c);
+/* verify.c: live for @secs, or on the files of @replay (a directory) */
+int view_verify(const struct ctx *c, unsigned secs, const char *replay);
+int view_names(const struct ctx *c, int apply, const char *replay);
 
 #endif

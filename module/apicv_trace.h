@@ -249,10 +249,13 @@ enum at_hook_args {
 struct at_hook {
 	const char *role;		/* what the hook is for (status) */
 	enum at_hook_args args;
-	const char *base;		/* symbol, or NULL: not on this kernel */
+	const char *base;		/* its one function, or NULL: ... */
+	bool cands;			/* ...one of at_cands(cand_role) */
+	enum at_cand_role cand_role;
+	bool optional;			/* a kvm without it loses nothing: n/a */
+	bool (*applies)(void);		/* NULL, or false: n/a on this kvm */
 	bool ret;			/* kretprobe (else kprobe) */
 	bool sleeps;			/* its function sleeps on KVM's locks */
-	bool part;			/* prefer a .part.N clone of base */
 	size_t data_size;		/* kretprobe per-instance data */
 	kprobe_pre_handler_t pre;
 	kretprobe_handler_t entry, exit;
@@ -266,6 +269,7 @@ void at_hooks_exit(void);
 void at_hooks_attach(at_running_vcpu_fn running_vcpu);
 void at_hooks_detach(void);
 bool at_hooks_vcpu_known(void);
+void at_hooks_bind(unsigned int id, const struct at_cand *c);
 void at_hooks_probation(unsigned int id, bool on);
 void at_hooks_release_claims(unsigned int id);
 const char *at_hook_refusal(unsigned int id);
@@ -278,6 +282,7 @@ const char *at_hook_refusal(unsigned int id);
 struct at_probe_info {
 	const char *role, *symbol, *kind, *state;
 	const char *clones;		/* "" when none */
+	const char *candidates;		/* "" unless the role has several */
 	const char *refused;		/* NULL, or why the hook was disarmed
 					 * after validating its arguments */
 	unsigned long nmissed;

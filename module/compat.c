@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Reason names and the per-reason facts that depend on the kernel version,
- * and the IBT fix-up of a resolved function's address; the rest of the
- * seam is in compat.h.
+ * Reason names (the build headers' through reasons.h, the running kvm's,
+ * reason_names=) and the per-reason facts that follow them, the hook
+ * candidates' tables, and the IBT fix-up of a resolved function's
+ * address; the rest of the seam is in compat.h.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/ctype.h>
 #include <linux/trace_events.h>
@@ -16,117 +21,98 @@
 #include "record.h"
 #include "reason_fmt.h"
 
+#define AT_REASONS_DEFINE_TABLES
+#include "reasons.h"
+
 struct at_reasons at_reasons;
 
-/*
- * The built-in table. Where the headers have the names, it is built from
- * them (a designated initializer per bit, so a renumbering cannot produce
- * a wrong name, and two names on one bit warn under W=1).
- */
-#ifdef AT_KVM_5_10
-#define AT_TABLE_FROM "kvm_host.h #defines (5.10)"
-static const char *const at_table[AT_MAX_BITS] = {
-	[APICV_INHIBIT_REASON_DISABLE]	 = "DISABLE",
-	[APICV_INHIBIT_REASON_HYPERV]	 = "HYPERV",
-	[APICV_INHIBIT_REASON_NESTED]	 = "NESTED",
-	[APICV_INHIBIT_REASON_IRQWIN]	 = "IRQWIN",
-	[APICV_INHIBIT_REASON_PIT_REINJ] = "PIT_REINJ",
-	[APICV_INHIBIT_REASON_X2APIC]	 = "X2APIC",
-};
-#elif defined(APICV_INHIBIT_REASONS)
-/* 6.12, 7.2: the kernel's own list, as its tracepoint prints it. */
-#define AT_TABLE_FROM "APICV_INHIBIT_REASONS (kernel headers)"
-#undef __APICV_INHIBIT_REASON
-#define __APICV_INHIBIT_REASON(reason) \
-	[APICV_INHIBIT_REASON_##reason] = #reason
-static const char *const at_table[AT_MAX_BITS] = { APICV_INHIBIT_REASONS };
-#elif defined(AT_KVM_6_1)
-#define AT_TABLE_FROM "enum kvm_apicv_inhibit (6.1 headers)"
-static const char *const at_table[AT_MAX_BITS] = {
-	[APICV_INHIBIT_REASON_DISABLE]		  = "DISABLE",
-	[APICV_INHIBIT_REASON_HYPERV]		  = "HYPERV",
-	[APICV_INHIBIT_REASON_ABSENT]		  = "ABSENT",
-	[APICV_INHIBIT_REASON_BLOCKIRQ]		  = "BLOCKIRQ",
-	[APICV_INHIBIT_REASON_APIC_ID_MODIFIED]	  = "APIC_ID_MODIFIED",
-	[APICV_INHIBIT_REASON_APIC_BASE_MODIFIED] = "APIC_BASE_MODIFIED",
-	[APICV_INHIBIT_REASON_NESTED]		  = "NESTED",
-	[APICV_INHIBIT_REASON_IRQWIN]		  = "IRQWIN",
-	[APICV_INHIBIT_REASON_PIT_REINJ]	  = "PIT_REINJ",
-	[APICV_INHIBIT_REASON_SEV]		  = "SEV",
-};
-#elif LINUX_VERSION_CODE >= KERNEL_VERSION(7, 3, 0) && \
-	LINUX_VERSION_CODE < KERNEL_VERSION(7, 4, 0)
-/*
- * 7.3 moved enum kvm_apicv_inhibit to arch/x86/kvm/x86.h (x86.h:535 in
- * 7.3.4), which Debian's linux-headers do not ship. Its order is 7.2's;
- * the running kvm's tracepoint format checks it at every arm (status), and the
- * e2e suite checks it against the tracepoint's own output.
- */
-#define AT_TABLE_FROM "versioned table (7.3; enum in private arch/x86/kvm/x86.h)"
-static const char *const at_table[AT_MAX_BITS] = {
-	"DISABLED", "HYPERV", "ABSENT", "BLOCKIRQ", "PHYSICAL_ID_ALIASED",
-	"APIC_ID_MODIFIED", "APIC_BASE_MODIFIED", "NESTED", "IRQWIN",
-	"PIT_REINJ", "SEV", "LOGICAL_ID_ALIASED", "PHYSICAL_ID_TOO_BIG",
-};
-#else
-/* A kernel newer than any table: names come from the running kvm only. */
-#define AT_TABLE_FROM NULL
-static const char *const at_table[AT_MAX_BITS];
-#endif
+/* Serializes renaming: kvm arming (probes.c) and reason_names= writes. */
+static DEFINE_MUTEX(at_reasons_mutex);
 
-static const char *const at_table_from = AT_TABLE_FROM;
-
+#ifdef AT_TEST_FAULTS
 /*
- * Per-reason facts, by name so that they follow whatever numbering the
- * running kernel uses. Sticky: nothing clears the reason once set.
- * Vendor filters: the reasons kvm-amd/kvm-intel honour in this kernel's
- * source (5.10 svm/vmx_check_apicv_inhibit_reasons; 6.1
- * avic/vmx_check_apicv_inhibit_reasons; 6.12+, upstream from 6.3,
- * AVIC/VMX_REQUIRED_APICV_INHIBITS). AVIC honours every reason it knows in
- * all five lines (docs/kernels.md, "Who sets each reason", "Enabling
- * AVIC" and "The sticky APIC_ID_MODIFIED fix").
+ * test_fault= (test builds only, module/Kbuild): "layout" reads the
+ * setter's arguments one register late (compat.h); "names" gives every
+ * named bit the next named bit's name, a wrong table for
+ * "apicv-trace verify" to catch.
  */
-#ifdef AT_KVM_5_10
-static const char *const at_sticky_names[] = { "DISABLE", "HYPERV" };
-static const char *const at_vmx_names[] = { "DISABLE", "HYPERV" };
-#elif defined(AT_KVM_6_1)
-static const char *const at_sticky_names[] = {
-	"DISABLE", "APIC_ID_MODIFIED", "APIC_BASE_MODIFIED",
+int at_test_fault;
+
+static int at_set_test_fault(const char *val, const struct kernel_param *kp)
+{
+	static const char *const f[] = {
+		[AT_FAULT_NONE] = "none", [AT_FAULT_LAYOUT] = "layout",
+		[AT_FAULT_NAMES] = "names",
+	};
+	int i = sysfs_match_string(f, val);
+
+	if (i < 0) {
+		pr_err("test_fault: '%s' is not none, layout or names\n", val);
+		return -EINVAL;
+	}
+	at_test_fault = i;
+	return 0;
+}
+
+static const struct kernel_param_ops at_test_fault_ops = {
+	.set = at_set_test_fault,
+	.get = param_get_int,
 };
-static const char *const at_vmx_names[] = {
-	"DISABLE", "ABSENT", "HYPERV", "BLOCKIRQ", "APIC_ID_MODIFIED",
-	"APIC_BASE_MODIFIED",
-};
+module_param_cb(test_fault, &at_test_fault_ops, &at_test_fault, 0444);
+MODULE_PARM_DESC(test_fault, "TEST BUILD ONLY: none, layout or names");
+
+static void at_test_fault_names(void)
+{
+	const char *first = NULL, *prev = NULL;
+	int b, last = -1;
+
+	if (at_test_fault != AT_FAULT_NAMES)
+		return;
+	for (b = 0; b < AT_MAX_BITS; b++) {
+		const char *n = at_reasons.name[b];
+
+		if (!n)
+			continue;
+		if (!first)
+			first = n;
+		else
+			WRITE_ONCE(at_reasons.name[last], n);
+		prev = n;
+		last = b;
+	}
+	if (last >= 0 && prev != first)
+		WRITE_ONCE(at_reasons.name[last], first);
+}
 #else
-static const char *const at_sticky_names[] = {
-	"DISABLED", "APIC_BASE_MODIFIED", "PHYSICAL_ID_TOO_BIG",
-};
-static const char *const at_vmx_names[] = {
-	"DISABLED", "ABSENT", "HYPERV", "BLOCKIRQ", "PHYSICAL_ID_ALIASED",
-	"APIC_ID_MODIFIED", "APIC_BASE_MODIFIED",
-};
+static inline void at_test_fault_names(void)
+{
+}
 #endif
-static const char *const at_apic_map_names[] = {
-	"PHYSICAL_ID_ALIASED", "LOGICAL_ID_ALIASED", "APIC_ID_MODIFIED",
-};
 
 void at_compat_canary(void)
 {
-#ifdef AT_KVM_5_10
-	BUILD_BUG_ON(APICV_INHIBIT_REASON_PIT_REINJ != 4);
-#elif defined(APICV_INHIBIT_REASONS)
-	/* where 6.12 and 7.2 put them; the 7.3 table relies on this order */
+#ifdef APICV_INHIBIT_REASONS
 	BUILD_BUG_ON(NR_APICV_INHIBIT_REASONS > AT_MAX_BITS);
-	BUILD_BUG_ON(APICV_INHIBIT_REASON_PHYSICAL_ID_ALIASED != 4);
-	BUILD_BUG_ON(APICV_INHIBIT_REASON_APIC_ID_MODIFIED != 5);
-	BUILD_BUG_ON(APICV_INHIBIT_REASON_IRQWIN != 8);
-	BUILD_BUG_ON(APICV_INHIBIT_REASON_LOGICAL_ID_ALIASED != 11);
-#elif defined(AT_KVM_6_1)
-	BUILD_BUG_ON(APICV_INHIBIT_REASON_SEV != 9);
-	BUILD_BUG_ON(APICV_INHIBIT_REASON_APIC_ID_MODIFIED != 4);
 #endif
 	BUILD_BUG_ON(sizeof(((struct kvm_arch *)0)->apicv_inhibit_reasons) !=
 		     sizeof(unsigned long));
+}
+
+const struct at_cand *at_cands(enum at_cand_role role, unsigned int *n)
+{
+	switch (role) {
+	case AT_CR_SETTER:
+		*n = ARRAY_SIZE(at_cands_setter);
+		return at_cands_setter;
+	case AT_CR_REQUEST:
+		*n = ARRAY_SIZE(at_cands_request);
+		return at_cands_request;
+	case AT_CR_APIC_BASE:
+		*n = ARRAY_SIZE(at_cands_apic_base);
+		return at_cands_apic_base;
+	}
+	*n = 0;
+	return NULL;
 }
 
 void *at_call_address(void *addr)
@@ -187,6 +173,16 @@ static void at_reasons_derive(void)
 			known |= BIT(b);
 	at_reasons.sticky = at_mask_of(at_sticky_names,
 				       ARRAY_SIZE(at_sticky_names));
+	/* only SynIC sets HYPERV where the setter has no locked variant */
+	if (at_reasons.hyperv_sticky && at_reason_bit("HYPERV") >= 0)
+		at_reasons.sticky |= BIT(at_reason_bit("HYPERV"));
+	/*
+	 * Without PHYSICAL_ID_ALIASED (5.19 to 6.2), APIC_ID_MODIFIED is set
+	 * by kvm_lapic_xapic_id_updated() and never cleared.
+	 */
+	if (at_reason_bit("PHYSICAL_ID_ALIASED") < 0 &&
+	    at_reason_bit("APIC_ID_MODIFIED") >= 0)
+		at_reasons.sticky |= BIT(at_reason_bit("APIC_ID_MODIFIED"));
 	at_reasons.vmx_honoured = at_mask_of(at_vmx_names,
 					     ARRAY_SIZE(at_vmx_names));
 	at_reasons.svm_honoured = known;
@@ -198,15 +194,146 @@ static void at_reasons_derive(void)
 	at_reasons.phys_alias_bit = at_bit_of("PHYSICAL_ID_ALIASED", NULL);
 }
 
-void at_reasons_init(void)
+/*
+ * Fill the bits nothing else names from reason_names=. Caller holds
+ * at_reasons_mutex.
+ */
+static void at_reasons_fill_param(void)
 {
 	int b;
 
 	for (b = 0; b < AT_MAX_BITS; b++)
-		at_reasons.name[b] = at_table[b];
-	at_reasons.from = at_table_from ?: "none: kernel newer than any table";
-	at_reasons_derive();
+		if (!at_reasons.name[b] && at_reasons.param[b][0])
+			WRITE_ONCE(at_reasons.name[b], at_reasons.param[b]);
 }
+
+void at_reasons_init(void)
+{
+	int b;
+
+	mutex_lock(&at_reasons_mutex);
+	for (b = 0; b < AT_MAX_BITS; b++)
+		at_reasons.name[b] = at_header_names[b];
+	at_reasons.from = AT_HEADER_NAMES_FROM ?: "none: the headers name no reason";
+	at_reasons_fill_param();
+	at_test_fault_names();
+	at_reasons_derive();
+	mutex_unlock(&at_reasons_mutex);
+}
+
+void at_reasons_setter(const struct at_cand *setter)
+{
+	mutex_lock(&at_reasons_mutex);
+	at_reasons.hyperv_sticky = at_hyperv_sticky(setter);
+	at_reasons_derive();
+	mutex_unlock(&at_reasons_mutex);
+}
+
+/*
+ * reason_names=BIT=NAME[,BIT=NAME...]: names for bits that neither the
+ * build headers nor the running kvm's tracepoint format name (a kernel
+ * newer than the headers know; "apicv-trace names --apply" writes kvm's
+ * BTF names here). A bit named once keeps its name until the module is
+ * unloaded (a reader may hold it); a name for a bit already named
+ * otherwise is kept for status but not used. The whole value is checked
+ * before anything is taken.
+ */
+#define AT_PARAM_MAX	(AT_MAX_BITS * (AT_NAME_LEN + 4))
+static char at_names_param[AT_PARAM_MAX];
+
+static int at_names_item(char *item, char (*out)[AT_NAME_LEN])
+{
+	char *name = strchr(item, '=');
+	unsigned int bit;
+	size_t i, len;
+
+	if (!name) {
+		pr_err("reason_names: '%s' is not BIT=NAME\n", item);
+		return -EINVAL;
+	}
+	*name++ = '\0';
+	if (kstrtouint(item, 10, &bit) || bit >= AT_MAX_BITS) {
+		pr_err("reason_names: bit '%s' is not a number below %d\n",
+		       item, AT_MAX_BITS);
+		return -EINVAL;
+	}
+	len = strlen(name);
+	if (!len || len >= AT_NAME_LEN) {
+		pr_err("reason_names: %u: name must be 1..%d characters\n",
+		       bit, AT_NAME_LEN - 1);
+		return -EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		if (!isupper(name[i]) && !isdigit(name[i]) && name[i] != '_') {
+			pr_err("reason_names: %u=%s: a name is [A-Z0-9_]\n",
+			       bit, name);
+			return -EINVAL;
+		}
+	}
+	if (out[bit][0] && strcmp(out[bit], name)) {
+		pr_err("reason_names: bit %u is named twice\n", bit);
+		return -EINVAL;
+	}
+	strscpy(out[bit], name, AT_NAME_LEN);
+	return 0;
+}
+
+static int at_set_reason_names(const char *val, const struct kernel_param *kp)
+{
+	char buf[AT_PARAM_MAX], (*names)[AT_NAME_LEN], *p, *item;
+	int b, ret = 0;
+
+	if (strlen(val) >= sizeof(buf)) {
+		pr_err("reason_names: longer than %d characters\n",
+		       AT_PARAM_MAX - 1);
+		return -EINVAL;
+	}
+	names = kcalloc(AT_MAX_BITS, AT_NAME_LEN, GFP_KERNEL);
+	if (!names)
+		return -ENOMEM;
+	strscpy(buf, val, sizeof(buf));
+	p = strim(buf);
+	while (*p && (item = strsep(&p, ",")) != NULL) {
+		ret = at_names_item(item, names);
+		if (ret)
+			goto out;
+	}
+	mutex_lock(&at_reasons_mutex);
+	for (b = 0; b < AT_MAX_BITS; b++) {
+		if (names[b][0] && at_reasons.param[b][0] &&
+		    strcmp(names[b], at_reasons.param[b])) {
+			pr_err("reason_names: bit %u is already %s until the module is unloaded\n",
+			       b, at_reasons.param[b]);
+			ret = -EBUSY;
+			break;
+		}
+	}
+	if (!ret) {
+		for (b = 0; b < AT_MAX_BITS; b++)
+			if (names[b][0] && !at_reasons.param[b][0])
+				strscpy(at_reasons.param[b], names[b],
+					AT_NAME_LEN);
+		at_reasons_fill_param();
+		at_reasons_derive();
+		strscpy(buf, val, sizeof(buf));
+		strscpy(at_names_param, strim(buf), sizeof(at_names_param));
+	}
+	mutex_unlock(&at_reasons_mutex);
+out:
+	kfree(names);
+	return ret;
+}
+
+static const struct kernel_param_ops at_reason_names_ops = {
+	.set = at_set_reason_names,
+	.get = param_get_string,
+};
+
+static struct kparam_string at_names_kps = {
+	.maxlen = sizeof(at_names_param), .string = at_names_param,
+};
+module_param_cb(reason_names, &at_reason_names_ops, &at_names_kps, 0644);
+MODULE_PARM_DESC(reason_names, "BIT=NAME[,...]: names for reason bits nothing else names (apicv-trace names --apply)");
 
 /*
  * The running kernel's names, from the print format of KVM's own
@@ -263,8 +390,9 @@ void at_reasons_from_kernel(void)
 	if (register_tracepoint_module_notifier(&at_fmt_nb))
 		return;
 	unregister_tracepoint_module_notifier(&at_fmt_nb);
+	mutex_lock(&at_reasons_mutex);
 	if (!at_fmt[0] || !at_fmt_parse(at_fmt, at_reasons.kernel))
-		return;
+		goto out;
 	at_reasons.kernel_read = true;
 	for (b = 0; b < AT_MAX_BITS; b++) {
 		const char *k = at_reasons.kernel[b][0] ? at_reasons.kernel[b] : NULL;
@@ -280,9 +408,12 @@ void at_reasons_from_kernel(void)
 		pr_warn("reason table (%s) contradicts the running kvm; using kvm's names\n",
 			at_reasons.from);
 	at_reasons.kernel_differs |= differs;
-	if (!at_table_from || differs)
+	if (!AT_HEADER_NAMES_FROM || differs)
 		at_reasons.from = "running kvm (its tracepoint's format)";
+	at_test_fault_names();
 	at_reasons_derive();
+out:
+	mutex_unlock(&at_reasons_mutex);
 }
 #else
 void at_reasons_from_kernel(void)

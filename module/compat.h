@@ -7,16 +7,13 @@
  * read from struct kvm, and the IBT (ENDBR64) fix-up of a function address
  * resolved for an indirect call (compat.c).
  *
- * Lines covered (docs/kernels.md, "Per-kernel table" and "Setters"):
- *   5.10  kvm_request_apicv_update(kvm, activate, bit), no lock;
- *         kvm_apicv_init() sets DISABLE at VM creation
- *   6.1   __kvm_set_or_clear_apicv_inhibit(kvm, reason, set), write lock
- *         held; kvm_lapic_xapic_id_updated() sets APIC_ID_MODIFIED (sticky)
- *   6.12  as 6.1, the setter's body in a .part.N clone; APIC ID reasons
- *         decided (set and cleared) by kvm_recalculate_apic_map()
- *   7.2+  as 6.12, plus the IRQWIN counter (kvm_inc_or_dec_irq_window_
- *         inhibit) and its lazy recompute in every setter call; 7.3 keeps
- *         the reason enum in a private header
+ * What the headers of the target kernel declare is found by feature
+ * probes at build time (conftest.sh into at_features.h; reasons.h turns
+ * it into names); which function carries each hook role, and so how its
+ * arguments are read, is decided when kvm loads, from the functions the
+ * running kvm has (reasons.h candidates, probes.c). LINUX_VERSION_CODE is
+ * used only where no probe can tell (the 7.3 names, reasons.h). The
+ * kernels and what each has: docs/kernels.md, "Per-kernel table".
  */
 #ifndef APICV_TRACE_COMPAT_H
 #define APICV_TRACE_COMPAT_H
@@ -28,6 +25,10 @@
 #include <linux/ptrace.h>
 #include <linux/uaccess.h>
 #include <linux/mm.h>
+#include <linux/sched/task_stack.h>
+#include <linux/string.h>
+
+#include "reasons.h"
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(5, 10, 0)
 #error "apicv-trace supports Linux 5.10 and later"
@@ -40,12 +41,6 @@
 #error "apicv-trace needs an x86_64 kernel with CONFIG_KPROBES, CONFIG_KRETPROBES, CONFIG_DEBUG_FS and CONFIG_KVM"
 #endif
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 16, 0)
-#define AT_KVM_5_10 1		/* kvm_request_apicv_update() era */
-#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
-#define AT_KVM_6_1 1		/* kvm_lapic_xapic_id_updated() era */
-#endif
-
 /* ------------------------------------------------------------------ */
 /* Reason names for the running kernel.                               */
 /* ------------------------------------------------------------------ */
@@ -54,24 +49,23 @@
 #define AT_NAME_LEN 24
 
 /*
- * Where the names come from, best first (compat.c; docs/kernels.md,
- * "Reasons: names and numbers"):
- *   5.10  the APICV_INHIBIT_REASON_* #defines in asm/kvm_host.h
- *   6.1   enum kvm_apicv_inhibit in asm/kvm_host.h
- *   6.12, 7.2  APICV_INHIBIT_REASONS in asm/kvm_host.h
- *   7.3   a versioned table: the enum moved to the private
- *         arch/x86/kvm/x86.h, which Debian's headers do not ship
- * and, at run time on every kernel whose kvm.ko has them (6.11+), the
- * names in the print format of KVM's own kvm_apicv_inhibit_changed
- * tracepoint (docs/kernels.md, "Tracepoints"), which both check a
- * versioned table and name the bits on a kernel newer than any table. Bits nobody names print as reason=unknown.
+ * Where the names come from, first that names a bit wins (compat.c;
+ * docs/kernels.md, "Reasons: names and numbers"): the running kvm's
+ * kvm_apicv_inhibit_changed tracepoint format (6.11+ print the names),
+ * the build headers (reasons.h: #defines, enum kvm_apicv_inhibit or the
+ * APICV_INHIBIT_REASONS list, found by conftest.sh; 7.3's versioned
+ * table), and last the reason_names= parameter ("apicv-trace names
+ * --apply" writes kvm's BTF names there), which only fills bits nothing
+ * else names. Bits nobody names print as reason=unknown.
  */
 struct at_reasons {
 	const char *from;			/* for status */
 	const char *name[AT_MAX_BITS];		/* in use; NULL: unknown */
 	char kernel[AT_MAX_BITS][AT_NAME_LEN];	/* from the running kvm */
+	char param[AT_MAX_BITS][AT_NAME_LEN];	/* reason_names= */
 	bool kernel_read;			/* the tracepoint format had names */
 	bool kernel_differs;			/* ...and contradict the table */
+	bool hyperv_sticky;			/* only SynIC sets it (up to 5.14) */
 	unsigned long sticky;			/* never cleared once set */
 	unsigned long svm_honoured, vmx_honoured; /* vendor filters */
 	unsigned int disable_bit, irqwin_bit,	/* AT_NO_BIT if unknown */
@@ -82,6 +76,8 @@ extern struct at_reasons at_reasons;
 
 void at_reasons_init(void);		/* module init: the built-in table */
 void at_reasons_from_kernel(void);	/* kvm is live: read its names */
+/* the setter found at arm time: its layout tells HYPERV's stickiness */
+void at_reasons_setter(const struct at_cand *setter);
 int at_reason_bit(const char *name);	/* -1 when this kernel lacks it */
 
 static __always_inline const char *at_reason_name(unsigned int bit)
@@ -126,53 +122,42 @@ void at_compat_canary(void);
  * reason"; which symbols Debian's builds have: "Symbols in Debian's builds".
  */
 
-#ifdef AT_KVM_5_10
-/* void kvm_request_apicv_update(struct kvm *kvm, bool activate, ulong bit) */
-#define AT_SYM_SETTER		"kvm_request_apicv_update"
-/* it takes no lock (a cmpxchg loop): hooks.c serializes its accounting */
-#define AT_SETTER_LOCKLESS	1
-#define AT_SYM_REQUEST		NULL	/* no separate locked wrapper */
-/* void kvm_apicv_init(struct kvm *kvm, bool enable): sets DISABLE directly */
-#define AT_SYM_INIT_REASONS	"kvm_apicv_init"
-#else
 /*
- * void __kvm_set_or_clear_apicv_inhibit(struct kvm *, enum reason, bool set)
- * void kvm_set_or_clear_apicv_inhibit(struct kvm *, enum reason, bool set)
- * Debian 6.12's GCC splits the first into a stub and a .part.0 clone.
+ * Roles with more than one candidate function (reasons.h): the setter,
+ * the request wrapper and the APIC base write. The candidates of @role.
  */
-#define AT_SYM_SETTER		"__kvm_set_or_clear_apicv_inhibit"
-#define AT_SYM_REQUEST		"kvm_set_or_clear_apicv_inhibit"
-#define AT_SYM_INIT_REASONS	NULL	/* static, inlined in kvm_arch_init_vm */
-#endif
+enum at_cand_role { AT_CR_SETTER, AT_CR_REQUEST, AT_CR_APIC_BASE };
+const struct at_cand *at_cands(enum at_cand_role role, unsigned int *n);
 
-#ifdef AT_KVM_6_1
-/* static void kvm_lapic_xapic_id_updated(struct kvm_lapic *apic) */
-#define AT_SYM_XAPIC_ID		"kvm_lapic_xapic_id_updated"
-#else
-#define AT_SYM_XAPIC_ID		NULL
-#endif
-
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
 /*
- * void kvm_recalculate_apic_map(struct kvm *kvm): re-decides
+ * void kvm_apicv_init(struct kvm *kvm[, bool enable]): sets DISABLE
+ * directly, without the setter, in the kernels whose setter takes
+ * (activate, bit); static from 5.14, so usually inlined there. Only the
+ * first argument is read.
+ */
+#define AT_SYM_INIT_REASONS	"kvm_apicv_init"
+
+/*
+ * static void kvm_lapic_xapic_id_updated(struct kvm_lapic *apic) (5.19 to
+ * 6.2): sets APIC_ID_MODIFIED for good when a vCPU's xAPIC ID differs.
+ */
+#define AT_SYM_XAPIC_ID		"kvm_lapic_xapic_id_updated"
+
+/*
+ * void kvm_recalculate_apic_map(struct kvm *kvm): from 6.3 re-decides
  * PHYSICAL_ID_ALIASED, LOGICAL_ID_ALIASED and APIC_ID_MODIFIED on every
- * map rebuild (6.12 T, 7.x t; kvm_recalculate_phys_map is inlined).
+ * map rebuild (kvm_recalculate_phys_map is inlined). It exists in every
+ * release; hooked only where PHYSICAL_ID_ALIASED exists.
  */
 #define AT_SYM_APIC_MAP		"kvm_recalculate_apic_map"
-#else
-#define AT_SYM_APIC_MAP		NULL
-#endif
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
 /*
- * void kvm_inc_or_dec_irq_window_inhibit(struct kvm *kvm, bool inc) (7.2+):
+ * void kvm_inc_or_dec_irq_window_inhibit(struct kvm *kvm, bool inc) (7.1+):
  * IRQWIN is a counter; the setter is called only when it crosses zero
  * while no other inhibit is set, and recomputes IRQWIN on every call.
+ * Optional: before 7.1 IRQWIN goes through the setter like the others.
  */
 #define AT_SYM_IRQ_WINDOW	"kvm_inc_or_dec_irq_window_inhibit"
-#else
-#define AT_SYM_IRQ_WINDOW	NULL
-#endif
 
 /* int kvm_arch_init_vm(struct kvm *, unsigned long type) */
 #define AT_SYM_INIT_VM		"kvm_arch_init_vm"
@@ -181,36 +166,20 @@ void at_compat_canary(void);
 /* void kvm_arch_vcpu_postcreate(struct kvm_vcpu *) */
 #define AT_SYM_VCPU_CREATED	"kvm_arch_vcpu_postcreate"
 /*
- * int kvm_arch_create_vm_debugfs(struct kvm *), called right after KVM
- * created the VM's debugfs directory (6.0+): the VM's key, before any
- * other event of the VM. 5.10 learns it at the first vCPU instead.
+ * int (void from 6.9) kvm_arch_create_vm_debugfs(struct kvm *), called right
+ * after KVM created the VM's debugfs directory (x86 from 5.15): the VM's
+ * key, before any other event of the VM. Optional: without it (5.10) the
+ * key is learnt at the first vCPU.
  */
-#ifdef AT_KVM_5_10
-#define AT_SYM_VM_DEBUGFS	NULL
-#else
 #define AT_SYM_VM_DEBUGFS	"kvm_arch_create_vm_debugfs"
-#endif
 /*
  * VMM state restores, recorded as markers (a guest reboot or a restore
  * shows as a boundary in the event stream):
  * int kvm_apic_set_state(struct kvm_vcpu *, struct kvm_lapic_state *s),
- * KVM_SET_LAPIC, in every line; and the host writing the APIC base MSR
- * (KVM_SET_SREGS, KVM_SET_MSRS):
- *   5.10, 6.1  int kvm_set_apic_base(struct kvm_vcpu *, struct msr_data *)
- *   6.12       int kvm_apic_set_base(struct kvm_vcpu *, struct msr_data *)
- *   7.2+       int kvm_apic_set_base(struct kvm_vcpu *, u64 value,
- *                                    bool host_initiated)
+ * KVM_SET_LAPIC, in every release; and the host writing the APIC base MSR
+ * (KVM_SET_SREGS, KVM_SET_MSRS), candidates at_cands_apic_base (reasons.h).
  */
 #define AT_SYM_SET_LAPIC	"kvm_apic_set_state"
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
-#define AT_SYM_APIC_BASE	"kvm_set_apic_base"
-#define AT_APIC_BASE_MSR_DATA	1
-#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
-#define AT_SYM_APIC_BASE	"kvm_apic_set_base"
-#define AT_APIC_BASE_MSR_DATA	1
-#else
-#define AT_SYM_APIC_BASE	"kvm_apic_set_base"
-#endif
 
 /*
  * struct kvm_vcpu *kvm_get_running_vcpu(void), resolved, never linked: 7.x
@@ -255,34 +224,39 @@ static __always_inline unsigned long at_caller(struct pt_regs *regs)
 
 /*
  * The setter's and the request wrapper's arguments, from argument @first
- * on. A test build (AT_TEST_BAD_LAYOUT, module/Kbuild) reads the setter's
- * one register late, as a clone that dropped its first argument would
- * pass them: the setter's probation (hooks.c) must refuse it.
+ * on, as @layout (the candidate found, reasons.h) passes them. A test
+ * build (AT_TEST_FAULTS, module/Kbuild) loaded with test_fault=layout
+ * reads the setter's one register late, as a clone that dropped its first
+ * argument would pass them: the setter's probation (hooks.c) must refuse
+ * it.
  */
-#ifdef AT_TEST_BAD_LAYOUT
-#define AT_SETTER_FIRST_ARG	1
+#ifdef AT_TEST_FAULTS
+enum { AT_FAULT_NONE, AT_FAULT_LAYOUT, AT_FAULT_NAMES };
+extern int at_test_fault;
+#define AT_SETTER_FIRST_ARG	(READ_ONCE(at_test_fault) == AT_FAULT_LAYOUT)
 #else
 #define AT_SETTER_FIRST_ARG	0
 #endif
 
 static __always_inline void at_kvm_reason_args(struct pt_regs *regs,
 					       unsigned int first,
+					       enum at_layout layout,
 					       struct kvm **kvm,
 					       unsigned int *bit, bool *set)
 {
 	*kvm = (struct kvm *)at_arg(regs, first);
-#ifdef AT_KVM_5_10
-	*set = !(at_arg(regs, first + 1) & 1);		/* bool activate */
-	*bit = (unsigned int)at_arg(regs, first + 2);	/* ulong bit */
-#else
-	*bit = (unsigned int)at_arg(regs, first + 1);	/* enum kvm_apicv_inhibit */
-	*set = at_arg(regs, first + 2) & 1;		/* bool set */
-#endif
+	if (layout == AT_L_ACTIVATE_BIT) {
+		*set = !(at_arg(regs, first + 1) & 1);		/* bool activate */
+		*bit = (unsigned int)at_arg(regs, first + 2);	/* ulong bit */
+	} else {
+		*bit = (unsigned int)at_arg(regs, first + 1);	/* enum reason */
+		*set = at_arg(regs, first + 2) & 1;		/* bool set */
+	}
 }
-#define at_setter_args(regs, kvm, bit, set) \
-	at_kvm_reason_args(regs, AT_SETTER_FIRST_ARG, kvm, bit, set)
-#define at_request_args(regs, kvm, bit, set) \
-	at_kvm_reason_args(regs, 0, kvm, bit, set)
+#define at_setter_args(regs, layout, kvm, bit, set) \
+	at_kvm_reason_args(regs, AT_SETTER_FIRST_ARG, layout, kvm, bit, set)
+#define at_request_args(regs, layout, kvm, bit, set) \
+	at_kvm_reason_args(regs, 0, layout, kvm, bit, set)
 
 /*
  * A bool argument as the callee sees it: the ABI defines its low byte
@@ -299,15 +273,14 @@ static __always_inline bool at_bool_arg_plausible(struct pt_regs *regs,
  * argument @first on? A reason below 64, a bool.
  */
 static __always_inline bool at_kvm_reason_plausible(struct pt_regs *regs,
-						    unsigned int first)
+						    unsigned int first,
+						    enum at_layout layout)
 {
-#ifdef AT_KVM_5_10
-	return at_bool_arg_plausible(regs, first + 1) &&
-	       at_arg(regs, first + 2) < 64;
-#else
+	if (layout == AT_L_ACTIVATE_BIT)
+		return at_bool_arg_plausible(regs, first + 1) &&
+		       at_arg(regs, first + 2) < 64;
 	return (u32)at_arg(regs, first + 1) < 64 &&
 	       at_bool_arg_plausible(regs, first + 2);
-#endif
 }
 
 static __always_inline void at_irq_window_args(struct pt_regs *regs,
@@ -326,23 +299,34 @@ static __always_inline void at_set_lapic_args(struct pt_regs *regs,
 	*state = (const void *)at_arg(regs, 1);
 }
 
-/* The APIC base write's arguments; false if they cannot be read. */
+/*
+ * The APIC base write's arguments; false if they cannot be read. Two
+ * layouts share the names (reasons.h, at_cands_apic_base): (vcpu, struct
+ * msr_data *) up to 6.12, (vcpu, u64 value, bool host_initiated) from
+ * 6.13, and a distribution kernel may pair either name with either. The
+ * second argument tells them apart at every call: an msr_data is on the
+ * caller's stack, a kernel address (negative as a long) inside the
+ * current task's stack; an APIC base value is a physical address with
+ * flags, never negative. Anything else is not read.
+ */
 static __always_inline bool at_apic_base_args(struct pt_regs *regs,
 					      struct kvm_vcpu **vcpu,
 					      u64 *value, bool *host)
 {
-#ifdef AT_APIC_BASE_MSR_DATA
-	struct msr_data md;
+	unsigned long a1 = at_arg(regs, 1);
 
-	if (copy_from_kernel_nofault(&md, (const void *)at_arg(regs, 1),
-				     sizeof(md)))
-		return false;
-	*value = md.data;
-	*host = md.host_initiated;
-#else
-	*value = at_arg(regs, 1);	/* u64 value */
-	*host = at_arg(regs, 2) & 1;	/* bool host_initiated */
-#endif
+	if ((long)a1 < 0) {
+		struct msr_data md;
+
+		if (!object_is_on_stack((const void *)a1) ||
+		    copy_from_kernel_nofault(&md, (const void *)a1, sizeof(md)))
+			return false;
+		*value = md.data;
+		*host = md.host_initiated;
+	} else {
+		*value = a1;			/* u64 value */
+		*host = at_arg(regs, 2) & 1;	/* bool host_initiated */
+	}
 	*vcpu = at_vcpu_arg(regs);
 	return true;
 }
@@ -408,7 +392,7 @@ static __always_inline struct kvm_vcpu *at_kvm_vcpu(struct kvm *kvm, int i)
 }
 
 /* ------------------------------------------------------------------ */
-/* xAPIC ID as KVM compares it (6.1+)                                  */
+/* xAPIC ID as KVM compares it (5.19+)                                 */
 /* ------------------------------------------------------------------ */
 
 /*

@@ -660,6 +660,9 @@ static void at_status_hooks(struct seq_file *m)
 			seq_printf(m, AT_FMT_STATUS_HOOK_MAXACTIVE, pi.maxactive);
 		if (pi.clones[0])
 			seq_printf(m, AT_FMT_STATUS_HOOK_CLONES, pi.clones);
+		if (pi.candidates[0])
+			seq_printf(m, AT_FMT_STATUS_HOOK_CANDIDATES,
+				   pi.candidates);
 		seq_putc(m, '\n');
 	}
 	seq_printf(m, AT_FMT_STATUS_COVERAGE, at_probes_coverage());

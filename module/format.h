@@ -245,13 +245,15 @@
 	X(error,	"failed: the error registering it")		\
 	X(refused,	"refused: why the hook was disarmed after checking its arguments") \
 	X(maxactive,	"kretprobe: instances that can be in flight at once") \
-	X(clones,	"unhooked .isra/.constprop clones, comma-separated")
+	X(clones,	"unhooked .isra/.constprop clones, comma-separated") \
+	X(candidates,	"the functions the role may be on, in order, comma-separated")
 
 #define AT_FMT_STATUS_HOOK	"hook=%s symbol=%s kind=%s state=%s nmissed=%lu"
 #define AT_FMT_STATUS_HOOK_ERROR	" error=%d"
 #define AT_FMT_STATUS_HOOK_REFUSED	" refused=%s"
 #define AT_FMT_STATUS_HOOK_MAXACTIVE	" maxactive=%d"
 #define AT_FMT_STATUS_HOOK_CLONES	" clones=%s"
+#define AT_FMT_STATUS_HOOK_CANDIDATES	" candidates=%s"
 
 /* ---------------------------------------------------------------- */
 /* reasons: this kernel's bit -> name table                          */
@@ -321,6 +323,7 @@
 	X(AT_FMT_STATUS_HOOK_REFUSED, AT_STATUS_HOOK_KEYS)		\
 	X(AT_FMT_STATUS_HOOK_MAXACTIVE, AT_STATUS_HOOK_KEYS)		\
 	X(AT_FMT_STATUS_HOOK_CLONES, AT_STATUS_HOOK_KEYS)		\
+	X(AT_FMT_STATUS_HOOK_CANDIDATES, AT_STATUS_HOOK_KEYS)		\
 	X(AT_FMT_REASONS_APICV, AT_REASONS_KEYS)			\
 	X(AT_FMT_REASONS_AVIC, AT_REASONS_KEYS)
 

@@ -122,6 +122,20 @@ NOKPROBE_SYMBOL(at_req_release);
 static atomic_t at_probation[AT_NR_HOOKS];	/* calls left to check; 0: trusted */
 static const char *at_refusal[AT_NR_HOOKS];	/* why it was refused, set once */
 
+/*
+ * The argument layout of the function each hook is armed on, and whether
+ * the setter found runs without KVM's lock (reasons.h, at_cand): set by
+ * probes.c before the hook is registered (at_hooks_bind()).
+ */
+static enum at_layout at_layout[AT_NR_HOOKS];
+static const struct at_cand *at_setter_cand;
+static bool at_setter_lockless;
+
+static __always_inline enum at_layout at_hook_layout(unsigned int id)
+{
+	return READ_ONCE(at_layout[id]);
+}
+
 static bool at_kvm_plausible(const struct kvm *kvm)
 {
 	unsigned long mask;
@@ -176,7 +190,7 @@ static bool at_args_trusted(unsigned int id, struct pt_regs *regs)
 	    (!kvm || !at_kvm_plausible(kvm)))
 		why = "not-a-vm";
 	if (!why && at_hooks[id].args == AT_ARGS_KVM_REASON &&
-	    !at_kvm_reason_plausible(regs, first))
+	    !at_kvm_reason_plausible(regs, first, at_hook_layout(id)))
 		why = "reason-or-bool-out-of-range";
 	if (!why && at_hooks[id].args == AT_ARGS_KVM_BOOL &&
 	    !at_bool_arg_plausible(regs, 1))
@@ -189,6 +203,19 @@ static bool at_args_trusted(unsigned int id, struct pt_regs *regs)
 	return true;
 }
 NOKPROBE_SYMBOL(at_args_trusted);
+
+/*
+ * probes.c, before arming hook @id on candidate @c (NULL: the role's one
+ * function): how its arguments are read.
+ */
+void at_hooks_bind(unsigned int id, const struct at_cand *c)
+{
+	WRITE_ONCE(at_layout[id], c ? c->layout : AT_L_FIXED);
+	if (id != AT_H_SETTER)
+		return;
+	WRITE_ONCE(at_setter_cand, c);
+	WRITE_ONCE(at_setter_lockless, c && (c->flags & AT_C_LOCKLESS));
+}
 
 /* probes.c, before arming hook @id: on probation or trusted, not refused. */
 void at_hooks_probation(unsigned int id, bool on)
@@ -305,7 +332,8 @@ static int at_setter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	if (!at_args_trusted(AT_H_SETTER, regs))
 		return 1;
-	at_setter_args(regs, &kvm, &d->bit, &d->set);
+	at_setter_args(regs, at_hook_layout(AT_H_SETTER), &kvm, &d->bit,
+		       &d->set);
 	d->kvm = kvm;
 	d->entry_ns = at_now();
 	d->old = at_kvm_mask(kvm);
@@ -317,7 +345,7 @@ static int at_setter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		d->site = req->site;
 	}
 	d->vm_id = 0;
-	if (IS_ENABLED(AT_SETTER_LOCKLESS)) {
+	if (READ_ONCE(at_setter_lockless)) {
 		struct at_vm *vm;
 
 		/*
@@ -403,7 +431,7 @@ static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	at_rec_init(&tmpl, d->set ? AT_EV_SET : AT_EV_CLEAR);
 	tmpl.vcpu = at_vcpu_of(d->kvm, NULL);
 	tmpl.site = d->site;
-	if (IS_ENABLED(AT_SETTER_LOCKLESS)) {
+	if (READ_ONCE(at_setter_lockless)) {
 		at_setter_exit_lockless(vm, d, &tmpl);
 		goto out;
 	}
@@ -474,7 +502,7 @@ static int at_request_entry(struct kretprobe_instance *ri,
 
 	if (!at_args_trusted(AT_H_REQUEST, regs))
 		return 1;
-	at_request_args(regs, &kvm, &bit, &set);
+	at_request_args(regs, at_hook_layout(AT_H_REQUEST), &kvm, &bit, &set);
 	d->old = at_kvm_mask(kvm);
 	/* Asked by the hooked xAPIC ID check: it led to an inhibit request. */
 	outer = at_req_find(AT_REQ_APIC_ID);
@@ -1002,6 +1030,28 @@ NOKPROBE_SYMBOL(at_apic_map_exit);
 /* The hook table                                                   */
 /* ---------------------------------------------------------------- */
 
+/* Roles that only some kernels have (reasons.h: at_role_*()) */
+static bool at_applies_init_reasons(void)
+{
+	return at_role_init_reasons(READ_ONCE(at_setter_cand));
+}
+
+static bool at_applies_request(void)
+{
+	return at_role_request(READ_ONCE(at_setter_cand));
+}
+
+static bool at_applies_xapic_id(void)
+{
+	return at_role_xapic_id(at_reason_bit("APIC_ID_MODIFIED") >= 0,
+				at_reason_bit("PHYSICAL_ID_ALIASED") >= 0);
+}
+
+static bool at_applies_apic_map(void)
+{
+	return at_role_apic_map(at_reason_bit("PHYSICAL_ID_ALIASED") >= 0);
+}
+
 /* Indexed by enum at_hook_id (apicv_trace.h): its order is the arming order. */
 const struct at_hook at_hooks[AT_NR_HOOKS] = {
 	[AT_H_INIT_VM] = {
@@ -1017,11 +1067,13 @@ const struct at_hook at_hooks[AT_NR_HOOKS] = {
 	},
 	[AT_H_VM_DEBUGFS] = {
 		.role = "vm_key", .base = AT_SYM_VM_DEBUGFS,
+		.optional = true,
 		.args = AT_ARGS_KVM,
 		.pre = at_vm_debugfs_pre,
 	},
 	[AT_H_INIT_REASONS] = {
 		.role = "init_reasons", .base = AT_SYM_INIT_REASONS,
+		.optional = true, .applies = at_applies_init_reasons,
 		.args = AT_ARGS_KVM,
 		.pre = at_init_reasons_pre,
 	},
@@ -1031,14 +1083,15 @@ const struct at_hook at_hooks[AT_NR_HOOKS] = {
 		.pre = at_vcpu_created_pre,
 	},
 	[AT_H_SETTER] = {
-		.role = "setter", .base = AT_SYM_SETTER, .ret = true,
+		.role = "setter", .cands = true, .cand_role = AT_CR_SETTER,
+		.ret = true,
 		.args = AT_ARGS_KVM_REASON,
-		.part = true,
 		.data_size = sizeof(struct at_setter_data),
 		.entry = at_setter_entry, .exit = at_setter_exit,
 	},
 	[AT_H_REQUEST] = {
-		.role = "request", .base = AT_SYM_REQUEST, .ret = true,
+		.role = "request", .cands = true, .cand_role = AT_CR_REQUEST,
+		.applies = at_applies_request, .ret = true,
 		.sleeps = true,
 		.args = AT_ARGS_KVM_REASON,
 		.data_size = sizeof(struct at_request_data),
@@ -1046,6 +1099,7 @@ const struct at_hook at_hooks[AT_NR_HOOKS] = {
 	},
 	[AT_H_IRQ_WINDOW] = {
 		.role = "irq_window", .base = AT_SYM_IRQ_WINDOW, .ret = true,
+		.optional = true,
 		.sleeps = true,
 		.args = AT_ARGS_KVM_BOOL,
 		.data_size = sizeof(struct at_irq_window_data),
@@ -1053,12 +1107,14 @@ const struct at_hook at_hooks[AT_NR_HOOKS] = {
 	},
 	[AT_H_XAPIC_ID] = {
 		.role = "apic_id", .base = AT_SYM_XAPIC_ID, .ret = true,
+		.applies = at_applies_xapic_id,
 		.args = AT_ARGS_APIC,
 		.data_size = sizeof(struct at_apic_data),
 		.entry = at_xapic_entry, .exit = at_xapic_exit,
 	},
 	[AT_H_APIC_MAP] = {
 		.role = "apic_map", .base = AT_SYM_APIC_MAP, .ret = true,
+		.applies = at_applies_apic_map,
 		.sleeps = true,
 		.args = AT_ARGS_KVM,
 		.data_size = sizeof(struct at_apic_map_data),
@@ -1070,7 +1126,8 @@ const struct at_hook at_hooks[AT_NR_HOOKS] = {
 		.pre = at_set_lapic_pre,
 	},
 	[AT_H_APIC_BASE] = {
-		.role = "apic_base", .base = AT_SYM_APIC_BASE,
+		.role = "apic_base", .cands = true,
+		.cand_role = AT_CR_APIC_BASE,
 		.args = AT_ARGS_VCPU,
 		.pre = at_apic_base_pre,
 	},

@@ -207,8 +207,9 @@ static int __init at_init(void)
 	int ret;
 
 	at_compat_canary();
-	if (IS_ENABLED(AT_TEST_BAD_LAYOUT))
-		pr_warn("test build (AT_TEST_BAD_LAYOUT): the setter's arguments are read wrong on purpose\n");
+#ifdef AT_TEST_FAULTS
+	pr_warn("test build (AT_TEST_FAULTS): test_fault=%d\n", at_test_fault);
+#endif
 	at_reasons_init();
 	ret = at_vm_init(at_stream_order);
 	if (ret)

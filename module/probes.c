@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Putting the hooks on KVM (hooks.c defines them): resolving each hook's
- * function (a compiler's .part.N clone, or the hook_target= override),
+ * Putting the hooks on KVM (hooks.c defines them): choosing each hook's
+ * function (the first of its role's candidates the running kvm has,
+ * reasons.h; a compiler's .part.N clone; or the hook_target= override),
  * arming and disarming the kprobes, re-arming them when kvm comes back
  * (the module notifier), and what status shows about them (coverage).
  * Process context only; arming, disarming and status hold at_probes_mutex.
@@ -31,10 +32,14 @@ static const char *const at_probe_state_names[] = {
 
 /* at_hooks[i] as armed on this kernel: at_probes[i] */
 struct at_probe {
+	const char *base;		/* the function chosen, or NULL */
+	const struct at_cand *cand;	/* ...when it is a candidate */
 	const char *target;		/* hook_target= override of base */
+	const struct at_cand *target_cand; /* ...and its candidate */
 	struct kretprobe rp;		/* rp.kp alone for plain kprobes */
 	char sym[KSYM_NAME_LEN];	/* what was armed (maybe a clone) */
 	char clones[64];		/* unhooked ABI-changing clones seen */
+	char cands[96];			/* the role's candidates, for status */
 	enum at_probe_state state;
 	int err;
 };
@@ -45,10 +50,11 @@ static struct at_probe at_probes[AT_NR_HOOKS];
 /*
  * hook_target=ROLE=SYMBOL[,ROLE=SYMBOL...] (load time): hook SYMBOL in
  * place of the function probes.c would pick for ROLE. SYMBOL must be the
- * role's own function or one of its .part.N clones (N a number): which
- * clone to use, or the plain name instead of a clone, is all an admin can
- * choose. Any other function may take other arguments, and a handler
- * reading them as KVM's would read the wrong memory: refused with -EINVAL.
+ * role's own function, one of its candidates (reasons.h), or a .part.N
+ * clone of one (N a number): which candidate or clone to use is all an
+ * admin can choose, and its arguments are read as that candidate's. Any
+ * other function may take other arguments, and a handler reading them as
+ * KVM's would read the wrong memory: refused with -EINVAL.
  */
 #define AT_TARGET_MAX	256
 #define AT_TARGET_SYM	128
@@ -72,9 +78,43 @@ static bool at_target_allowed(const char *base, const char *sym)
 	return n >= 1 && n <= 3 && !sym[n];
 }
 
+/* "a,b,c": the names hook @i may be put on (status, errors) */
+static void at_role_names(int i, char *buf, size_t size)
+{
+	const struct at_hook *h = &at_hooks[i];
+	const struct at_cand *c;
+	unsigned int n, k;
+
+	buf[0] = '\0';
+	if (!h->cands) {
+		strscpy(buf, h->base, size);
+		return;
+	}
+	c = at_cands(h->cand_role, &n);
+	for (k = 0; k < n; k++) {
+		if (k)
+			strlcat(buf, ",", size);
+		strlcat(buf, c[k].sym, size);
+	}
+}
+
+/* The candidate of hook @i that @sym is (or a clone of), or NULL. */
+static const struct at_cand *at_target_cand(int i, const char *sym)
+{
+	const struct at_cand *c;
+	unsigned int n, k;
+
+	c = at_cands(at_hooks[i].cand_role, &n);
+	for (k = 0; k < n; k++)
+		if (at_target_allowed(c[k].sym, sym))
+			return &c[k];
+	return NULL;
+}
+
 static int at_target_one(char *item, bool apply)
 {
-	char *sym = strchr(item, '=');
+	const struct at_cand *cand = NULL;
+	char names[96], *sym = strchr(item, '=');
 	size_t len;
 	int i, c;
 
@@ -99,20 +139,19 @@ static int at_target_one(char *item, bool apply)
 	for (i = 0; i < AT_NR_HOOKS; i++) {
 		if (strcmp(item, at_hooks[i].role))
 			continue;
-		if (!at_hooks[i].base) {
-			pr_err("hook_target: %s has no function on this kernel\n",
-			       item);
-			return -EINVAL;
-		}
-		if (!at_target_allowed(at_hooks[i].base, sym)) {
-			pr_err("hook_target: %s=%s: only %s or %s.part.N may be hooked for %s\n",
-			       item, sym, at_hooks[i].base, at_hooks[i].base,
-			       item);
+		if (at_hooks[i].cands)
+			cand = at_target_cand(i, sym);
+		if (at_hooks[i].cands ? !cand :
+		    !at_target_allowed(at_hooks[i].base, sym)) {
+			at_role_names(i, names, sizeof(names));
+			pr_err("hook_target: %s=%s: only %s (or a .part.N clone) may be hooked for %s\n",
+			       item, sym, names, item);
 			return -EINVAL;
 		}
 		if (apply) {
 			strscpy(at_target_sym[i], sym, AT_TARGET_SYM);
 			at_probes[i].target = at_target_sym[i];
+			at_probes[i].target_cand = cand;
 		}
 		return 0;
 	}
@@ -131,8 +170,10 @@ static int at_set_hook_target(const char *val, const struct kernel_param *kp)
 		return -EINVAL;
 	}
 	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; pass && i < AT_NR_HOOKS; i++)
+		for (i = 0; pass && i < AT_NR_HOOKS; i++) {
 			at_probes[i].target = NULL;
+			at_probes[i].target_cand = NULL;
+		}
 		strscpy(buf, val, sizeof(buf));
 		p = strim(buf);
 		while ((item = strsep(&p, ",")) != NULL) {
@@ -181,14 +222,14 @@ static int at_probe_register(int i, const char *suffix)
 	struct at_probe *p = &at_probes[i];
 
 	memset(&p->rp, 0, sizeof(p->rp));
-	snprintf(p->sym, sizeof(p->sym), "%s%s", p->target ?: h->base, suffix);
+	snprintf(p->sym, sizeof(p->sym), "%s%s", p->target ?: p->base, suffix);
 	p->rp.kp.symbol_name = p->sym;
 	/*
 	 * Not the function's own name: its arguments are checked first (and
-	 * the setter's always, in the AT_TEST_BAD_LAYOUT test build).
+	 * the setter's always, in a test build reading them wrongly).
 	 */
-	at_hooks_probation(i, strcmp(p->sym, h->base) ||
-			   (IS_ENABLED(AT_TEST_BAD_LAYOUT) && i == AT_H_SETTER));
+	at_hooks_probation(i, strcmp(p->sym, p->base) ||
+			   (i == AT_H_SETTER && AT_SETTER_FIRST_ARG));
 	if (!h->ret) {
 		p->rp.kp.pre_handler = h->pre;
 		return register_kprobe(&p->rp.kp);
@@ -219,15 +260,31 @@ static bool at_symbol_exists(const char *name)
 	return true;
 }
 
-/* Note the .isra/.constprop clones of the hook's base that exist. */
-static void at_probe_find_clones(const struct at_hook *h, struct at_probe *p)
+/* at_cand_pick()'s look-up: the function, or only its .part.N clone */
+static bool at_cand_exists(const char *sym, void *ctx)
+{
+	char name[KSYM_NAME_LEN];
+	int i;
+
+	if (at_symbol_exists(sym))
+		return true;
+	for (i = 0; i < ARRAY_SIZE(at_part_suffixes); i++) {
+		snprintf(name, sizeof(name), "%s%s", sym, at_part_suffixes[i]);
+		if (at_symbol_exists(name))
+			return true;
+	}
+	return false;
+}
+
+/* Note the .isra/.constprop clones of the hook's function that exist. */
+static void at_probe_find_clones(struct at_probe *p)
 {
 	char name[KSYM_NAME_LEN];
 	int i;
 
 	p->clones[0] = '\0';
 	for (i = 0; i < ARRAY_SIZE(at_abi_clone_suffixes); i++) {
-		snprintf(name, sizeof(name), "%s%s", h->base,
+		snprintf(name, sizeof(name), "%s%s", p->base,
 			 at_abi_clone_suffixes[i]);
 		if (!at_symbol_exists(name))
 			continue;
@@ -237,23 +294,67 @@ static void at_probe_find_clones(const struct at_hook *h, struct at_probe *p)
 	}
 }
 
+/*
+ * Before arming: which function carries hook @n on this kvm (p->base,
+ * NULL when none), and how its arguments are read (at_hooks_bind()). The
+ * setter is chosen first: the request wrapper is never the setter's own
+ * function, and the roles that apply depend on it.
+ */
+static void at_probe_choose(int n)
+{
+	const struct at_hook *h = &at_hooks[n];
+	struct at_probe *p = &at_probes[n];
+	const struct at_cand *c;
+	const char *taken;
+	unsigned int nr;
+	int k;
+
+	p->cand = NULL;
+	p->base = h->base;
+	at_role_names(n, p->cands, sizeof(p->cands));
+	if (!h->cands)
+		goto bind;
+	c = at_cands(h->cand_role, &nr);
+	if (p->target) {
+		p->cand = p->target_cand;
+	} else {
+		taken = n == AT_H_REQUEST ? at_probes[AT_H_SETTER].base : NULL;
+		k = at_cand_pick(c, nr, at_cand_exists, NULL, taken);
+		p->cand = k < 0 ? NULL : &c[k];
+	}
+	p->base = p->cand ? p->cand->sym : NULL;
+bind:
+	at_hooks_bind(n, p->cand);
+	if (n == AT_H_SETTER)
+		at_reasons_setter(p->cand);
+}
+
 static void at_probe_arm(int n)
 {
 	const struct at_hook *h = &at_hooks[n];
 	struct at_probe *p = &at_probes[n];
+	bool part = p->cand && (p->cand->flags & AT_C_PART);
 	int i, ret = -ENOENT;
 
 	if (p->state == AT_PROBE_ARMED)
 		return;
-	if (!h->base) {
+	p->clones[0] = '\0';
+	if (h->applies && !h->applies()) {
 		p->state = AT_PROBE_NA;
+		strscpy(p->sym, "-", sizeof(p->sym));
+		return;
+	}
+	if (!p->base) {		/* no candidate of the role exists */
+		p->state = AT_PROBE_ABSENT;
+		p->err = -ENOENT;
+		strscpy(p->sym, "-", sizeof(p->sym));
 		return;
 	}
 	if (p->target) {	/* exactly the symbol the admin named */
 		ret = at_probe_register(n, "");
 		goto out;
 	}
-	for (i = 0; h->part && i < ARRAY_SIZE(at_part_suffixes); i++) {
+	for (i = 0; part && i < ARRAY_SIZE(at_part_suffixes); i++) {
 		ret = at_probe_register(n, at_part_suffixes[i]);
 		if (ret != -ENOENT)
 			break;
@@ -261,15 +362,20 @@ static void at_probe_arm(int n)
 	if (ret == -ENOENT)
 		ret = at_probe_register(n, "");
 out:
-	at_probe_find_clones(h, p);
+	at_probe_find_clones(p);
 	p->err = ret;
 	if (!ret) {
 		p->state = AT_PROBE_ARMED;
 		pr_debug("armed %s at %s\n", h->role, p->sym);
 		return;
 	}
+	strscpy(p->sym, p->target ?: p->base, sizeof(p->sym));
+	if (ret == -ENOENT && h->optional && !p->target) {
+		/* kvm has no such function: nothing of the role to lose */
+		p->state = AT_PROBE_NA;
+		return;
+	}
 	p->state = ret == -ENOENT ? AT_PROBE_ABSENT : AT_PROBE_FAILED;
-	strscpy(p->sym, p->target ?: h->base, sizeof(p->sym));
 	if (p->state == AT_PROBE_FAILED || p->target)
 		pr_warn("cannot hook %s (%s): %d\n", p->sym, h->role, ret);
 }
@@ -391,13 +497,16 @@ static int at_arm_all(void)
 		return -ENODEV;
 	if (at_lockdown_refuses_kprobes()) {
 		for (i = 0; i < AT_NR_HOOKS; i++)
-			if (at_hooks[i].base)
-				at_probes[i].state = AT_PROBE_LOCKDOWN;
+			at_probes[i].state = AT_PROBE_LOCKDOWN;
 		pr_warn("kernel lockdown (confidentiality) forbids kprobes: no hook armed\n");
 		return -EPERM;
 	}
 	at_reasons_from_kernel();
 	at_hooks_attach(at_resolve(AT_SYM_RUNNING_VCPU));
+	at_probe_choose(AT_H_SETTER);
+	for (i = 0; i < AT_NR_HOOKS; i++)
+		if (i != AT_H_SETTER)
+			at_probe_choose(i);
 	for (i = 0; i < AT_NR_HOOKS; i++)
 		at_probe_arm(i);
 	/*
@@ -406,7 +515,7 @@ static int at_arm_all(void)
 	 */
 	if (setter->state != AT_PROBE_ARMED)
 		pr_warn("no inhibit setter hooked (%s: %d): inhibit changes are not traced\n",
-			setter->sym, setter->err);
+			setter->base ? setter->sym : setter->cands, setter->err);
 	else
 		pr_info("tracing KVM APICv inhibits via %s\n", setter->sym);
 	return 0;
@@ -418,8 +527,8 @@ static void at_disarm_all(void)
 
 	for (i = AT_NR_HOOKS - 1; i >= 0; i--) {
 		at_probe_disarm(i);
-		if (at_probes[i].state != AT_PROBE_NA &&
-		    at_probes[i].state != AT_PROBE_LOCKDOWN)
+		/* n/a, absent and so on are decided again when kvm is back */
+		if (at_probes[i].state != AT_PROBE_LOCKDOWN)
 			at_probes[i].state = AT_PROBE_OFF;
 	}
 	/* unregister_*probe() waited for running handlers to finish */
@@ -450,7 +559,7 @@ void at_probes_disarm_refused(void)
 		at_hooks_release_claims(i);
 		at_probes[i].state = AT_PROBE_REFUSED;
 		pr_warn("%s (%s): its arguments are not what %s takes (%s): disarmed\n",
-			at_hooks[i].role, at_probes[i].sym, at_hooks[i].base,
+			at_hooks[i].role, at_probes[i].sym, at_probes[i].base,
 			why);
 	}
 	mutex_unlock(&at_probes_mutex);
@@ -520,7 +629,8 @@ void at_probe_info(unsigned int i, struct at_probe_info *out)
 	const struct at_probe *p = &at_probes[i];
 
 	out->role = h->role;
-	out->symbol = h->base ? p->sym : "-";
+	out->symbol = p->sym[0] ? p->sym : "-";
+	out->candidates = h->cands ? p->cands : "";
 	out->kind = h->ret ? "kretprobe" : "kprobe";
 	out->state = at_probe_state_names[p->state];
 	out->nmissed = at_probe_nmissed(i);

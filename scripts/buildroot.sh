@@ -16,10 +16,11 @@
 # release's sparse for the W=1 C=1 build.  One root per release, named after
 # the first suite of the line in kernels.conf (bullseye, bookworm, trixie,
 # sid, trixie-backports), cached in $APICV_CACHE/roots/NAME; a release's
-# PREEMPT_RT line (buildonly, e.g. 6.1-rt) shares its root: both flavours'
-# headers stay installed (linux-headers-KVER-rt-amd64 pulls in its
+# build-only lines (other flavours and kernels: 6.1-rt, 6.1-cloud,
+# 6.12-deb12) share its root: the headers of every fetched line of the
+# root stay installed (linux-headers-KVER-rt-amd64 pulls in its
 # linux-headers-...-common-rt, or -common on 7.x), and a new KVER replaces
-# only the old headers of the same flavour.  Marker
+# only headers no line of the root uses any more.  Marker
 # NAME/.apicv/complete (a root without it is half-built and is rebuilt),
 # logs in $APICV_CACHE/logs/buildroot-NAME-*.log.
 # The compiler is the one the kernel config names (CONFIG_CC_VERSION_TEXT;
@@ -45,7 +46,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,42s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,43s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 [[ $# -ge 1 && ${1:-} != -* ]] || usage
 line=$1 mode=ensure src='' rebuild=0
 shift
@@ -121,6 +122,18 @@ gcc_pkg() {
 	else
 		die "kernel $kver was not built with gcc ('$1'): not supported"
 	fi
+}
+
+# root_lines_headers: linux-headers-KVER of every kernels.conf line that
+# shares this root (same first suite) and has been fetched (its cached kver).
+root_lines_headers() {
+	local l s rest f
+	while read -r l s rest; do
+		[[ -z $l || $l == \#* || ${s%%,*} != "$name" ]] && continue
+		f=$(kline_dir "$l")/kver
+		[[ -s $f ]] && printf 'linux-headers-%s ' "$(cat "$f")"
+	done <"$KERNELS_CONF"
+	return 0
 }
 
 root_installed() { # PKG...: all installed in the root?
@@ -242,12 +255,14 @@ ensure_root() {
 		install_packages "$logf" "${pkgs[@]}" ||
 			die "$name: cannot install ${pkgs[*]} (headers candidates: $(in_root apt-cache pkgnames linux-headers- | grep -F "${kver%%-*}" | tr '\n' ' '))"
 		# Headers of an older KVER of this line: remove them (and what they
-		# pulled in).  Only those of the same flavour (-rt-amd64 or not): the
-		# release's other line shares the root; -common and -common-rt go
-		# with autoremove when no headers need them any more.
+		# pulled in).  Not those another line of this root uses (the
+		# release's other flavours and kernels: 6.1, 6.1-rt, 6.1-cloud,
+		# 6.12-deb12 share "bookworm"), or each line would purge the
+		# other's and the next run reinstall them; -common and -common-rt
+		# go with autoremove when no headers need them any more.
 		mapfile -t old < <(in_root dpkg-query -W -f='${Package} ${db:Status-Status}\n' 'linux-headers-*' 2>/dev/null |
-			awk -v h="$hdr" -v rt="$([[ $kver == *-rt-* ]] && echo 1 || echo 0)" \
-				'$2 == "installed" && $1 != h && $1 !~ /-common(-rt)?$/ && ($1 ~ /-rt-/) == rt { print $1 }')
+			awk -v keep=" $hdr $(root_lines_headers) " \
+				'$2 == "installed" && $1 !~ /-common(-rt)?$/ && index(keep, " " $1 " ") == 0 { print $1 }')
 		if ((${#old[@]})); then
 			log "$name: removing old headers ${old[*]}"
 			run_logged "$logf" in_root apt-get purge -y -q "${old[@]}" || true
@@ -350,7 +365,10 @@ KBUILD_PROGRESS='^(|make(\[[0-9]+\])?: (Entering|Leaving) directory .*|make -C .
 # Sets chk: the script's path in the root, empty if the kernel has no such check.
 checker_valid() {
 	local d f kb=${kver%-amd64}
-	kb=${kb%-rt} # 6.1.0-57-rt-amd64 -> 6.1.0-57: its common files are in -common or -common-rt
+	# 6.1.0-57-rt-amd64 -> 6.1.0-57: its common files are in -common or
+	# -common-rt; a -cloud-amd64 flavour's in -common
+	kb=${kb%-rt}
+	kb=${kb%-cloud}
 	chk=''
 	for d in "$root/usr/src/linux-headers-$kver" "$root/usr/src/linux-headers-$kb-common" \
 		"$root/usr/src/linux-headers-$kb-common-rt"; do

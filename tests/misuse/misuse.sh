@@ -256,7 +256,7 @@ fi
 # from a clone that dropped one: the hook's first call must be refused
 # and the hook disarmed, the other hooks go on and so does the host.
 if [ -e "$P/apicv_trace-badlayout.ko" ]; then
-	if insmod "$P/apicv_trace-badlayout.ko"; then
+	if insmod "$P/apicv_trace-badlayout.ko" test_fault=layout; then
 		ok misuse_probation_loads
 		$P/kvmdrive basic $KD >/dev/null 2>&1
 		sleep 1

@@ -308,7 +308,7 @@ copy_src() {
 	rm -rf "$dest"
 	mkdir -p "$dest/module"
 	cp "$src/dkms.conf" "$dest/"
-	find "$src/module" -maxdepth 1 -type f \( -name Kbuild -o -name Makefile -o -name '*.[ch]' \) \
+	find "$src/module" -maxdepth 1 -type f \( -name Kbuild -o -name Makefile -o -name conftest.sh -o -name '*.[ch]' \) \
 		! -name '*.mod.c' -exec cp {} "$dest/module/" \;
 }
 

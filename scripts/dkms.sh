@@ -28,7 +28,7 @@ put() {
 	rm -rf "$src"
 	mkdir -p "$src/module"
 	sed "s/^PACKAGE_VERSION=.*/PACKAGE_VERSION=\"$v\"/" "$top/dkms.conf" >"$src/dkms.conf"
-	cp "$top"/module/{Kbuild,Makefile,*.h} "$src/module/"
+	cp "$top"/module/{Kbuild,Makefile,conftest.sh,*.h} "$src/module/"
 	find "$top/module" -maxdepth 1 -name '*.c' ! -name '*.mod.c' -exec cp {} "$src/module/" \;
 	[[ -d /var/lib/dkms/$name/$v ]] || dkms add -m "$name" -v "$v" >&2
 }

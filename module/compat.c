@@ -162,48 +162,55 @@ static unsigned int at_bit_of(const char *a, const char *b)
 	return bit < 0 ? AT_NO_BIT : bit;
 }
 
-/* Recompute what depends on the names in use. */
+/*
+ * Recompute what depends on the names in use. Handlers read these fields
+ * without a lock while reason_names= may be written: each is computed
+ * whole, then stored once (WRITE_ONCE; readers READ_ONCE).
+ */
 static void at_reasons_derive(void)
 {
-	unsigned long known = 0;
+	unsigned long known = 0, sticky;
 	int b;
 
 	for (b = 0; b < AT_MAX_BITS; b++)
 		if (at_reasons.name[b])
 			known |= BIT(b);
-	at_reasons.sticky = at_mask_of(at_sticky_names,
-				       ARRAY_SIZE(at_sticky_names));
+	sticky = at_mask_of(at_sticky_names, ARRAY_SIZE(at_sticky_names));
 	/* only SynIC sets HYPERV where the setter has no locked variant */
 	if (at_reasons.hyperv_sticky && at_reason_bit("HYPERV") >= 0)
-		at_reasons.sticky |= BIT(at_reason_bit("HYPERV"));
+		sticky |= BIT(at_reason_bit("HYPERV"));
 	/*
 	 * Without PHYSICAL_ID_ALIASED (5.19 to 6.2), APIC_ID_MODIFIED is set
 	 * by kvm_lapic_xapic_id_updated() and never cleared.
 	 */
 	if (at_reason_bit("PHYSICAL_ID_ALIASED") < 0 &&
 	    at_reason_bit("APIC_ID_MODIFIED") >= 0)
-		at_reasons.sticky |= BIT(at_reason_bit("APIC_ID_MODIFIED"));
-	at_reasons.vmx_honoured = at_mask_of(at_vmx_names,
-					     ARRAY_SIZE(at_vmx_names));
-	at_reasons.svm_honoured = known;
-	at_reasons.apic_map_bits = at_mask_of(at_apic_map_names,
-					      ARRAY_SIZE(at_apic_map_names));
-	at_reasons.disable_bit = at_bit_of("DISABLED", "DISABLE");
-	at_reasons.irqwin_bit = at_bit_of("IRQWIN", NULL);
-	at_reasons.apic_id_bit = at_bit_of("APIC_ID_MODIFIED", NULL);
-	at_reasons.phys_alias_bit = at_bit_of("PHYSICAL_ID_ALIASED", NULL);
+		sticky |= BIT(at_reason_bit("APIC_ID_MODIFIED"));
+	WRITE_ONCE(at_reasons.sticky, sticky);
+	WRITE_ONCE(at_reasons.vmx_honoured,
+		   at_mask_of(at_vmx_names, ARRAY_SIZE(at_vmx_names)));
+	WRITE_ONCE(at_reasons.svm_honoured, known);
+	WRITE_ONCE(at_reasons.apic_map_bits,
+		   at_mask_of(at_apic_map_names, ARRAY_SIZE(at_apic_map_names)));
+	WRITE_ONCE(at_reasons.disable_bit, at_bit_of("DISABLED", "DISABLE"));
+	WRITE_ONCE(at_reasons.irqwin_bit, at_bit_of("IRQWIN", NULL));
+	WRITE_ONCE(at_reasons.apic_id_bit, at_bit_of("APIC_ID_MODIFIED", NULL));
+	WRITE_ONCE(at_reasons.phys_alias_bit,
+		   at_bit_of("PHYSICAL_ID_ALIASED", NULL));
 }
 
 /*
- * Fill the bits nothing else names from reason_names=. Caller holds
- * at_reasons_mutex.
+ * Fill the bits nothing else names from reason_names=, never with a name
+ * another bit has (a value given at load is checked before the headers'
+ * names are in). Caller holds at_reasons_mutex.
  */
 static void at_reasons_fill_param(void)
 {
 	int b;
 
 	for (b = 0; b < AT_MAX_BITS; b++)
-		if (!at_reasons.name[b] && at_reasons.param[b][0])
+		if (!at_reasons.name[b] && at_reasons.param[b][0] &&
+		    at_reason_bit(at_reasons.param[b]) < 0)
 			WRITE_ONCE(at_reasons.name[b], at_reasons.param[b]);
 }
 
@@ -236,16 +243,24 @@ void at_reasons_setter(const struct at_cand *setter)
  * BTF names here). A bit named once keeps its name until the module is
  * unloaded (a reader may hold it); a name for a bit already named
  * otherwise is kept for status but not used. The whole value is checked
- * before anything is taken.
+ * before anything is taken; reading the parameter gives every name
+ * taken so far.
  */
 #define AT_PARAM_MAX	(AT_MAX_BITS * (AT_NAME_LEN + 4))
 static char at_names_param[AT_PARAM_MAX];
+
+static bool at_name_char(char c)
+{
+	/* not isupper(): the kernel's ctype takes Latin-1 letters too */
+	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
 
 static int at_names_item(char *item, char (*out)[AT_NAME_LEN])
 {
 	char *name = strchr(item, '=');
 	unsigned int bit;
 	size_t i, len;
+	int b;
 
 	if (!name) {
 		pr_err("reason_names: '%s' is not BIT=NAME\n", item);
@@ -264,7 +279,7 @@ static int at_names_item(char *item, char (*out)[AT_NAME_LEN])
 		return -EINVAL;
 	}
 	for (i = 0; i < len; i++) {
-		if (!isupper(name[i]) && !isdigit(name[i]) && name[i] != '_') {
+		if (!at_name_char(name[i])) {
 			pr_err("reason_names: %u=%s: a name is [A-Z0-9_]\n",
 			       bit, name);
 			return -EINVAL;
@@ -274,8 +289,57 @@ static int at_names_item(char *item, char (*out)[AT_NAME_LEN])
 		pr_err("reason_names: bit %u is named twice\n", bit);
 		return -EINVAL;
 	}
+	for (b = 0; b < AT_MAX_BITS; b++) {
+		if (b != bit && !strcmp(out[b], name)) {
+			pr_err("reason_names: %s is given to bits %d and %u\n",
+			       name, b, bit);
+			return -EINVAL;
+		}
+	}
 	strscpy(out[bit], name, AT_NAME_LEN);
 	return 0;
+}
+
+/*
+ * Would @names clash with what is in use? A bit keeps the first name it
+ * was given; a name already in use for another bit would make one name
+ * two bits (at_reason_bit() takes the lowest). Caller holds
+ * at_reasons_mutex.
+ */
+static int at_names_clash(char (*names)[AT_NAME_LEN])
+{
+	int b, other;
+
+	for (b = 0; b < AT_MAX_BITS; b++) {
+		if (!names[b][0])
+			continue;
+		if (at_reasons.param[b][0] && strcmp(names[b], at_reasons.param[b])) {
+			pr_err("reason_names: bit %d is already %s until the module is unloaded\n",
+			       b, at_reasons.param[b]);
+			return -EBUSY;
+		}
+		other = at_reason_bit(names[b]);
+		if (other >= 0 && other != b) {
+			pr_err("reason_names: %s is already the name of bit %d\n",
+			       names[b], other);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* at_names_param: every name taken, BIT=NAME,... Caller holds the mutex. */
+static void at_names_param_show(void)
+{
+	size_t off = 0;
+	int b;
+
+	at_names_param[0] = '\0';
+	for (b = 0; b < AT_MAX_BITS; b++)
+		if (at_reasons.param[b][0])
+			off += scnprintf(at_names_param + off,
+					 sizeof(at_names_param) - off, "%s%d=%s",
+					 off ? "," : "", b, at_reasons.param[b]);
 }
 
 static int at_set_reason_names(const char *val, const struct kernel_param *kp)
@@ -288,26 +352,25 @@ static int at_set_reason_names(const char *val, const struct kernel_param *kp)
 		       AT_PARAM_MAX - 1);
 		return -EINVAL;
 	}
+	strscpy(buf, val, sizeof(buf));
+	p = strim(buf);
+	if (!*p)
+		return 0;	/* nothing to name: nothing changes */
 	names = kcalloc(AT_MAX_BITS, AT_NAME_LEN, GFP_KERNEL);
 	if (!names)
 		return -ENOMEM;
-	strscpy(buf, val, sizeof(buf));
-	p = strim(buf);
-	while (*p && (item = strsep(&p, ",")) != NULL) {
+	while ((item = strsep(&p, ",")) != NULL) {
+		if (!*item) {
+			pr_err("reason_names: an empty item (two commas, or one at an end)\n");
+			ret = -EINVAL;
+			goto out;
+		}
 		ret = at_names_item(item, names);
 		if (ret)
 			goto out;
 	}
 	mutex_lock(&at_reasons_mutex);
-	for (b = 0; b < AT_MAX_BITS; b++) {
-		if (names[b][0] && at_reasons.param[b][0] &&
-		    strcmp(names[b], at_reasons.param[b])) {
-			pr_err("reason_names: bit %u is already %s until the module is unloaded\n",
-			       b, at_reasons.param[b]);
-			ret = -EBUSY;
-			break;
-		}
-	}
+	ret = at_names_clash(names);
 	if (!ret) {
 		for (b = 0; b < AT_MAX_BITS; b++)
 			if (names[b][0] && !at_reasons.param[b][0])
@@ -315,8 +378,7 @@ static int at_set_reason_names(const char *val, const struct kernel_param *kp)
 					AT_NAME_LEN);
 		at_reasons_fill_param();
 		at_reasons_derive();
-		strscpy(buf, val, sizeof(buf));
-		strscpy(at_names_param, strim(buf), sizeof(at_names_param));
+		at_names_param_show();
 	}
 	mutex_unlock(&at_reasons_mutex);
 out:
@@ -400,8 +462,8 @@ void at_reasons_from_kernel(void)
 
 		if (!k || (t && !strcmp(t, k)))
 			continue;
-		/* the running kernel is the truth */
-		differs |= t != NULL;
+		/* the running kernel is the truth (over reason_names= too) */
+		differs |= t && t != at_reasons.param[b];
 		WRITE_ONCE(at_reasons.name[b], at_reasons.kernel[b]);
 	}
 	if (differs && !at_reasons.kernel_differs)

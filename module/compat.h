@@ -304,10 +304,14 @@ static __always_inline void at_set_lapic_args(struct pt_regs *regs,
  * layouts share the names (reasons.h, at_cands_apic_base): (vcpu, struct
  * msr_data *) up to 6.12, (vcpu, u64 value, bool host_initiated) from
  * 6.13, and a distribution kernel may pair either name with either. The
- * second argument tells them apart at every call: an msr_data is on the
- * caller's stack, a kernel address (negative as a long) inside the
- * current task's stack; an APIC base value is a physical address with
- * flags, never negative. Anything else is not read.
+ * second argument tells them apart at every call: an msr_data is a local
+ * of a caller (every caller up to 6.12 has it on its stack): a kernel
+ * address (negative as a long), aligned, wholly inside the current
+ * task's stack and above this call's stack pointer. A valid APIC base is
+ * a physical address with flags, never negative; a value crafted to look
+ * like such an address is one KVM refuses anyway; what is read through
+ * it must then look like an APIC base too (not negative: never a kernel
+ * address), or nothing is recorded. Anything else is not read.
  */
 static __always_inline bool at_apic_base_args(struct pt_regs *regs,
 					      struct kvm_vcpu **vcpu,
@@ -318,8 +322,13 @@ static __always_inline bool at_apic_base_args(struct pt_regs *regs,
 	if ((long)a1 < 0) {
 		struct msr_data md;
 
-		if (!object_is_on_stack((const void *)a1) ||
+		if (!IS_ALIGNED(a1, sizeof(long)) ||
+		    a1 < kernel_stack_pointer(regs) ||
+		    !object_is_on_stack((const void *)a1) ||
+		    !object_is_on_stack((const void *)(a1 + sizeof(md) - 1)) ||
 		    copy_from_kernel_nofault(&md, (const void *)a1, sizeof(md)))
+			return false;
+		if ((long)md.data < 0)
 			return false;
 		*value = md.data;
 		*host = md.host_initiated;

@@ -9,14 +9,19 @@
 # kernel that backported one piece of KVM gets exactly that piece.
 #
 # Each probe is a translation unit "#include <linux/kvm_host.h>" plus one
-# line, compiled -fsyntax-only with the kernel's own compiler and flags;
-# AT_HAVE_<X> is defined when it compiles. A control probe must compile:
-# without it every feature would look absent, and the build fails instead.
+# function (declared first, so that W=1 and -Werror have nothing to say),
+# compiled -fsyntax-only with the kernel's own compiler and flags;
+# AT_HAVE_<X> is defined when it compiles. A probe that fails counts as
+# "absent" only when the compiler names what it probes; any other failure
+# (the flags, a full disk, a killed compiler) stops the build with the
+# compiler's words, as does a control probe that must compile: otherwise
+# every feature would silently look absent.
 set -u
 cc=$1
 shift
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/apicv-trace-conftest.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
 
 # The superset of reason names, 5.10 to 7.3 (docs/kernels.md, "Reasons:
 # names and numbers"). An enum member and a #define both compile here.
@@ -24,18 +29,28 @@ reasons="DISABLE DISABLED HYPERV NESTED IRQWIN PIT_REINJ X2APIC BLOCKIRQ ABSENT
 SEV APIC_ID_MODIFIED APIC_BASE_MODIFIED PHYSICAL_ID_ALIASED LOGICAL_ID_ALIASED
 PHYSICAL_ID_TOO_BIG"
 
-# run NAME LINE CFLAGS...: define AT_HAVE_NAME if LINE compiles after the
-# headers (the probes run in parallel, each in its own file)
+# run NAME WHAT BODY CFLAGS...: define AT_HAVE_NAME if BODY compiles after
+# the headers; if not, WHAT (the identifier probed) must be in the
+# compiler's complaint. NAME.h is written last: its absence means the
+# probe did not finish.
 run() {
-	name=$1 line=$2
-	shift 2
-	printf '#include <linux/kvm_host.h>\n%s\n' "$line" >"$tmp/$name.c"
+	name=$1 what=$2 body=$3
+	shift 3
+	printf '#include <linux/kvm_host.h>\n%s\n' "$body" >"$tmp/$name.c"
 	# shellcheck disable=SC2086 # CC may be "ccache gcc"
-	if $cc "$@" -fsyntax-only -x c "$tmp/$name.c" >/dev/null 2>&1; then
-		echo "#define AT_HAVE_$name 1" >"$tmp/$name.h"
+	if $cc "$@" -fsyntax-only -x c "$tmp/$name.c" >"$tmp/$name.err" 2>&1; then
+		echo "#define AT_HAVE_$name 1" >"$tmp/$name.h.new"
+	elif grep -q "$what" "$tmp/$name.err"; then
+		echo "/* #undef AT_HAVE_$name */" >"$tmp/$name.h.new"
 	else
-		echo "/* #undef AT_HAVE_$name */" >"$tmp/$name.h"
+		return 1
 	fi
+	mv "$tmp/$name.h.new" "$tmp/$name.h"
+}
+
+# a function that uses EXPR
+fn() {
+	printf 'void at_probe(void); void at_probe(void) { (void)(%s); }' "$1"
 }
 
 # exact types: a prototype that differs is not the API the hooks read
@@ -44,42 +59,65 @@ same_type() { # FUNC TYPE
 		"$1" "$2" "$1"
 }
 
-run CONTROL "int at_probe;" "$@"
-if ! grep -q define "$tmp/CONTROL.h"; then
+if ! run CONTROL at_probe "$(fn 0)" "$@" || ! grep -q define "$tmp/CONTROL.h"; then
 	echo "conftest.sh: cannot compile against the kernel headers with:" >&2
 	echo "  $cc $* -fsyntax-only" >&2
-	$cc "$@" -fsyntax-only -x c "$tmp/CONTROL.c" >&2
+	cat "$tmp/CONTROL.err" >&2
 	exit 1
 fi
 
+# NAME WHAT BODY, one probe per line
+{
+	for r in $reasons; do
+		printf 'REASON_%s\tAPICV_INHIBIT_REASON_%s\t%s\n' "$r" "$r" \
+			"$(fn "APICV_INHIBIT_REASON_$r")"
+	done
+	# enum kvm_apicv_inhibit (5.18+ in the public header)
+	printf 'ENUM_APICV_INHIBIT\tkvm_apicv_inhibit\t%s\n' \
+		"$(fn 'sizeof(enum kvm_apicv_inhibit)')"
+	# 5.18+: kvm_set_or_clear_apicv_inhibit(kvm, enum reason, bool set)
+	printf 'SET_OR_CLEAR_INHIBIT\tkvm_set_or_clear_apicv_inhibit\t%s\n' \
+		"$(same_type kvm_set_or_clear_apicv_inhibit \
+			'void (*)(struct kvm *, enum kvm_apicv_inhibit, bool)')"
+	# up to 5.17: kvm_request_apicv_update(kvm, bool activate, ulong bit)
+	printf 'REQUEST_APICV_UPDATE\tkvm_request_apicv_update\t%s\n' \
+		"$(same_type kvm_request_apicv_update \
+			'void (*)(struct kvm *, bool, unsigned long)')"
+	# 5.15 to 5.17: the same, called with the update lock held
+	printf '__REQUEST_APICV_UPDATE\t__kvm_request_apicv_update\t%s\n' \
+		"$(same_type __kvm_request_apicv_update \
+			'void (*)(struct kvm *, bool, unsigned long)')"
+	# 6.3+: the vendor filter is a mask in kvm_x86_ops
+	printf 'REQUIRED_APICV_INHIBITS\trequired_apicv_inhibits\t%s\n' \
+		'void at_probe(struct kvm_x86_ops *o);void at_probe(struct kvm_x86_ops *o) { (void)o->required_apicv_inhibits; }'
+} >"$tmp/probes"
+
+# at most 4 compilers at once (each takes a few hundred MB on 7.x headers)
 names=""
-for r in $reasons; do
-	run "REASON_$r" "int at_probe = APICV_INHIBIT_REASON_$r;" "$@" &
-	names="$names REASON_$r"
-done
-# enum kvm_apicv_inhibit (5.18+ in the public header)
-run ENUM_APICV_INHIBIT "enum kvm_apicv_inhibit at_probe;" "$@" &
-# 5.18+: kvm_set_or_clear_apicv_inhibit(kvm, enum reason, bool set)
-run SET_OR_CLEAR_INHIBIT "$(same_type kvm_set_or_clear_apicv_inhibit \
-	'void (*)(struct kvm *, enum kvm_apicv_inhibit, bool)')" "$@" &
-# up to 5.17: kvm_request_apicv_update(kvm, bool activate, ulong bit)
-run REQUEST_APICV_UPDATE "$(same_type kvm_request_apicv_update \
-	'void (*)(struct kvm *, bool, unsigned long)')" "$@" &
-# 5.15 to 5.17: the same, called with the update lock held
-run __REQUEST_APICV_UPDATE "$(same_type __kvm_request_apicv_update \
-	'void (*)(struct kvm *, bool, unsigned long)')" "$@" &
-# 6.3+: the vendor filter is a mask in kvm_x86_ops
-run REQUIRED_APICV_INHIBITS \
-	"unsigned long at_probe(struct kvm_x86_ops *o) { return o->required_apicv_inhibits; }" "$@" &
+n=0
+while IFS='	' read -r name what body; do
+	run "$name" "$what" "$body" "$@" &
+	names="$names $name"
+	n=$((n + 1))
+	[ $((n % 4)) -eq 0 ] && wait
+done <"$tmp/probes"
 wait
+
+for n in $names; do
+	if [ ! -f "$tmp/$n.h" ]; then
+		echo "conftest.sh: probe $n failed, and not for want of what it probes:" >&2
+		echo "  $cc $* -fsyntax-only" >&2
+		cat "$tmp/$n.c" "$tmp/$n.err" >&2 2>/dev/null
+		exit 1
+	fi
+done
 
 {
 	echo "/* generated by conftest.sh: do not edit */"
 	echo "#ifndef APICV_TRACE_AT_FEATURES_H"
 	echo "#define APICV_TRACE_AT_FEATURES_H"
-	for n in $names ENUM_APICV_INHIBIT SET_OR_CLEAR_INHIBIT \
-		 REQUEST_APICV_UPDATE __REQUEST_APICV_UPDATE REQUIRED_APICV_INHIBITS; do
-		cat "$tmp/$n.h" 2>/dev/null || echo "/* #undef AT_HAVE_$n (probe did not run) */"
+	for n in $names; do
+		cat "$tmp/$n.h"
 	done
 	echo "#endif"
 }

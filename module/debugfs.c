@@ -564,7 +564,7 @@ static int at_state_show(struct seq_file *m, void *unused)
 			   sets, clears, noops, filt, drop, absorbed,
 			   div_u64(total, NSEC_PER_MSEC),
 			   life ? div64_u64(min(total, life) * 100, life) : 0,
-			   at_reasons.sticky & BIT(b) ? "yes" : "no",
+			   READ_ONCE(at_reasons.sticky) & BIT(b) ? "yes" : "no",
 			   at_flap_changes(rs, end, 2), c60,
 			   c60 >= AT_FLAP_MIN ? "yes" : "no");
 		at_seq_last(m, rs, 1);
@@ -731,7 +731,7 @@ static int at_reasons_show(struct seq_file *m, void *unused)
 			continue;
 		seq_printf(m, amd ? AT_FMT_REASONS_AVIC : AT_FMT_REASONS_APICV,
 			   b, at_reason_name(b), k[0] ? k : "-",
-			   at_reasons.sticky & BIT(b) ? "yes" : "no",
+			   READ_ONCE(at_reasons.sticky) & BIT(b) ? "yes" : "no",
 			   honoured & BIT(b) ? "honours" : "ignores");
 	}
 	return 0;

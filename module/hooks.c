@@ -474,7 +474,7 @@ static void at_emit_unapplied(const struct at_req *req, unsigned long mask,
 		rec.bit = req->bit;
 		rec.old_mask = mask;
 		rec.new_mask = mask;
-		rec.result = at_bit_in(mask, at_reasons.disable_bit) ?
+		rec.result = at_bit_in(mask, READ_ONCE(at_reasons.disable_bit)) ?
 			     AT_RES_DROPPED : res;
 		at_vm_record_request(vm, &rec);
 	}
@@ -717,7 +717,7 @@ static int at_init_reasons_pre(struct kprobe *p, struct pt_regs *regs)
 NOKPROBE_SYMBOL(at_init_reasons_pre);
 
 /* ---------------------------------------------------------------- */
-/* 7.2+: the IRQWIN counter (kvm_inc_or_dec_irq_window_inhibit)      */
+/* 7.1+: the IRQWIN counter (kvm_inc_or_dec_irq_window_inhibit)      */
 /* ---------------------------------------------------------------- */
 
 /*
@@ -827,7 +827,7 @@ static int at_xapic_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	vm = at_vm_get_or_adopt(d->kvm, at_kvm_mask(d->kvm));
 	if (vm) {
 		at_rec_init(&rec, AT_EV_APIC_ID);
-		rec.bit = at_reasons.apic_id_bit;
+		rec.bit = READ_ONCE(at_reasons.apic_id_bit);
 		rec.vcpu = d->vcpu_id;
 		rec.site = d->site;
 		rec.old_mask = at_kvm_mask(d->kvm);
@@ -967,8 +967,8 @@ static void at_apic_map_report(struct at_vm *vm, struct kvm *kvm,
 		if (match && !alias)
 			continue;
 		at_rec_init(&rec, AT_EV_APIC_ID);
-		rec.bit = match ? at_reasons.phys_alias_bit :
-				  at_reasons.apic_id_bit;
+		rec.bit = match ? READ_ONCE(at_reasons.phys_alias_bit) :
+				  READ_ONCE(at_reasons.apic_id_bit);
 		rec.vcpu = vcpu_id;
 		rec.site = site;
 		rec.old_mask = mask;
@@ -979,7 +979,7 @@ static void at_apic_map_report(struct at_vm *vm, struct kvm *kvm,
 			rec.flags |= AT_F_MATCH;
 		if (alias)
 			rec.flags |= AT_F_ALIAS;
-		if (!match && at_bit_in(asked, at_reasons.apic_id_bit))
+		if (!match && at_bit_in(asked, READ_ONCE(at_reasons.apic_id_bit)))
 			rec.flags |= AT_F_INHIBIT;
 		at_vm_record(vm, &rec);
 		emitted++;

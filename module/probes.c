@@ -42,6 +42,8 @@ struct at_probe {
 	char cands[96];			/* the role's candidates, for status */
 	enum at_probe_state state;
 	int err;
+	int choose_err;			/* a look-up failed while choosing */
+	const char *choose_sym;		/* ...that of this symbol */
 };
 
 static DEFINE_MUTEX(at_probes_mutex);
@@ -249,31 +251,51 @@ static int at_probe_register(int i, const char *suffix)
 #define AT_LOOKUP_KPROBE(name) \
 	{ .symbol_name = (name), .flags = KPROBE_FLAG_DISABLED }
 
-/* Does @name exist as a probe-able function? (cheap when it does not) */
-static bool at_symbol_exists(const char *name)
+/*
+ * Is @name a probe-able function? 0 yes, -ENOENT no such symbol, or why
+ * kprobes refuses it (cheap when it does not exist).
+ */
+static int at_symbol_lookup(const char *name)
 {
 	struct kprobe kp = AT_LOOKUP_KPROBE(name);
+	int ret = register_kprobe(&kp);
 
-	if (register_kprobe(&kp))
-		return false;
-	unregister_kprobe(&kp);
-	return true;
+	if (!ret)
+		unregister_kprobe(&kp);
+	return ret;
 }
 
-/* at_cand_pick()'s look-up: the function, or only its .part.N clone */
-static bool at_cand_exists(const char *sym, void *ctx)
+static bool at_symbol_exists(const char *name)
 {
-	char name[KSYM_NAME_LEN];
-	int i;
+	return !at_symbol_lookup(name);
+}
 
-	if (at_symbol_exists(sym))
-		return true;
-	for (i = 0; i < ARRAY_SIZE(at_part_suffixes); i++) {
-		snprintf(name, sizeof(name), "%s%s", sym, at_part_suffixes[i]);
-		if (at_symbol_exists(name))
-			return true;
+/* at_cand_pick()'s look-up, and what failed if one did */
+struct at_pick_ctx {
+	int err;
+	const char *sym;
+};
+
+/* ...1 if the function (or, for AT_C_PART, one of its clones) exists */
+static int at_cand_exists(const struct at_cand *c, void *ctx)
+{
+	struct at_pick_ctx *pc = ctx;
+	char name[KSYM_NAME_LEN];
+	int i, ret = at_symbol_lookup(c->sym);
+
+	for (i = 0; ret == -ENOENT && (c->flags & AT_C_PART) &&
+	     i < ARRAY_SIZE(at_part_suffixes); i++) {
+		snprintf(name, sizeof(name), "%s%s", c->sym, at_part_suffixes[i]);
+		ret = at_symbol_lookup(name);
 	}
-	return false;
+	if (ret == -ENOENT)
+		return 0;
+	if (ret) {
+		pc->err = ret;
+		pc->sym = c->sym;
+		return ret;
+	}
+	return 1;
 }
 
 /* Note the .isra/.constprop clones of the hook's function that exist. */
@@ -311,6 +333,8 @@ static void at_probe_choose(int n)
 
 	p->cand = NULL;
 	p->base = h->base;
+	p->choose_err = 0;
+	p->choose_sym = NULL;
 	at_role_names(n, p->cands, sizeof(p->cands));
 	if (!h->cands)
 		goto bind;
@@ -318,9 +342,14 @@ static void at_probe_choose(int n)
 	if (p->target) {
 		p->cand = p->target_cand;
 	} else {
+		struct at_pick_ctx pc = { 0, NULL };
+
 		taken = n == AT_H_REQUEST ? at_probes[AT_H_SETTER].base : NULL;
-		k = at_cand_pick(c, nr, at_cand_exists, NULL, taken);
+		k = at_cand_pick(c, nr, at_cand_exists, &pc, taken);
 		p->cand = k < 0 ? NULL : &c[k];
+		/* never a later candidate in place of one kprobes refused */
+		p->choose_err = pc.err;
+		p->choose_sym = pc.sym;
 	}
 	p->base = p->cand ? p->cand->sym : NULL;
 bind:
@@ -342,6 +371,14 @@ static void at_probe_arm(int n)
 	if (h->applies && !h->applies()) {
 		p->state = AT_PROBE_NA;
 		strscpy(p->sym, "-", sizeof(p->sym));
+		return;
+	}
+	if (!p->base && p->choose_err) {
+		p->state = AT_PROBE_FAILED;
+		p->err = p->choose_err;
+		strscpy(p->sym, p->choose_sym, sizeof(p->sym));
+		pr_warn("cannot tell which function carries %s: %s cannot be probed (%d)\n",
+			h->role, p->choose_sym, p->choose_err);
 		return;
 	}
 	if (!p->base) {		/* no candidate of the role exists */

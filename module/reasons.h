@@ -11,10 +11,11 @@
  * it has and no other. Which function carries a role is decided at run
  * time (probes.c, at_cand_pick()) from the symbols the running kvm has.
  *
- * Plain C: the module includes it from compat.c only; the userspace
- * compat test (tests/compat/kernels_test.c) includes it after a small
- * header per upstream release and checks names, roles and layouts
- * against a table (docs/kernels.md, "Per-kernel table"). The includer
+ * Plain C: compat.h includes the types part, compat.c the tables
+ * (AT_REASONS_DEFINE_TABLES); the userspace compat test
+ * (tests/compat/kernels_test.c) includes it after a small header per
+ * upstream release and checks names, roles and layouts against
+ * tests/compat/releases/expected.tsv. The includer
  * provides bool, AT_MAX_BITS, LINUX_VERSION_CODE and the kernel's
  * (or the small header's) APICV_INHIBIT_REASON_* constants.
  */
@@ -46,20 +47,27 @@ struct at_cand {
 
 /*
  * Pick the first candidate of @c that @exists (in the running kernel) and
- * that is not @taken (another role's function): its index, or -1. The
- * module passes a probe-able symbol look-up (probes.c), the compat test a
+ * that is not @taken (another role's function): its index, -1 if none
+ * exists, -2 if a look-up failed for another reason (then a later
+ * candidate must not be taken for it: it may be another function with
+ * another meaning). @exists returns 1, 0 or a negative error; the module
+ * passes a probe-able symbol look-up (probes.c), the compat test a
  * release's symbol list.
  */
 static inline int at_cand_pick(const struct at_cand *c, unsigned int n,
-			       bool (*exists)(const char *sym, void *ctx),
+			       int (*exists)(const struct at_cand *c, void *ctx),
 			       void *ctx, const char *taken)
 {
 	unsigned int i;
+	int r;
 
 	for (i = 0; i < n; i++) {
 		if (taken && !strcmp(c[i].sym, taken))
 			continue;
-		if (exists(c[i].sym, ctx))
+		r = exists(&c[i], ctx);
+		if (r < 0)
+			return -2;
+		if (r)
 			return (int)i;
 	}
 	return -1;
@@ -258,7 +266,13 @@ static const char *const at_apic_map_names[] = {
 static const struct at_cand at_cands_setter[] = {
 	{ "__kvm_set_or_clear_apicv_inhibit", AT_L_REASON_SET, AT_C_PART },
 	{ "__kvm_request_apicv_update", AT_L_ACTIVATE_BIT, 0 },
+#ifndef AT_HAVE___REQUEST_APICV_UPDATE
+	/*
+	 * the lockless setter (up to 5.14) only where no locked variant is
+	 * declared: from 5.15 this name is the locking wrapper
+	 */
 	{ "kvm_request_apicv_update", AT_L_ACTIVATE_BIT, AT_C_LOCKLESS },
+#endif
 };
 
 /*

@@ -469,7 +469,7 @@ NOKPROBE_SYMBOL(at_count_result);
 
 /*
  * Log a request that changed nothing? Clears of clear bits are chatter,
- * and so are IRQ-window requests KVM's counter absorbed: 7.2+ makes two
+ * and so are IRQ-window requests KVM's counter absorbed: 7.1+ makes two
  * per interrupt window while another reason is set, enough to wrap a VM's
  * ring in seconds and push out the set/clear history an admin needs.
  * They are counted either way (absorbed= in state); log_noop=1 keeps them.

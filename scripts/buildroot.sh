@@ -459,30 +459,31 @@ w1_build() {
 	fi
 	log "$name: $(grep 'module-call-graph:' "$logf")"
 	rt_spin_check "${objs[@]}" "$root/tmp/apicv-w1/module/apicv_trace.ko"
-	bad_layout_build
+	test_build
 	rm -rf "$root/tmp/apicv-w1"
 }
 
-# bad_layout_build: for a line the tests boot, the test build the e2e loads
-# to see a hook refused by its probation (module/Kbuild AT_TEST_BAD_LAYOUT:
-# the setter's arguments read one register late), in
-# $APICV_CACHE/ko-test/LINE/apicv_trace-badlayout.ko; removed first, so a
+# test_build: for a line the tests boot, the test build the e2e loads
+# (module/Kbuild AT_TEST_FAULTS: test_fault=layout reads the setter's
+# arguments one register late, for a hook its probation must refuse;
+# test_fault=names misnames the reasons, for verify to catch), in
+# $APICV_CACHE/ko-test/LINE/apicv_trace-test.ko; removed first, so a
 # failed build never leaves an old one for the e2e.
-bad_layout_build() {
-	local tko=$APICV_CACHE/ko-test/$line/apicv_trace-badlayout.ko
-	local logf=$logdir/buildroot-$name-badlayout.log
+test_build() {
+	local tko=$APICV_CACHE/ko-test/$line/apicv_trace-test.ko
+	local logf=$logdir/buildroot-$name-test.log
 	rm -f "$tko"
 	kline_boots "$line" || return 0
 	in_root make -C /tmp/apicv-w1/module KVER="$kver" KDIR="/usr/src/linux-headers-$kver" \
 		clean >"$logf" 2>&1 || { log "$name: make clean FAILED (log $logf)"; exit 3; }
 	if ! in_root make -C /tmp/apicv-w1/module KVER="$kver" KDIR="/usr/src/linux-headers-$kver" \
-		AT_TEST_BAD_LAYOUT=1 >>"$logf" 2>&1; then
-		log "$name: the AT_TEST_BAD_LAYOUT test build FAILED (log $logf)"
+		AT_TEST_FAULTS=1 >>"$logf" 2>&1; then
+		log "$name: the AT_TEST_FAULTS test build FAILED (log $logf)"
 		exit 3
 	fi
 	mkdir -p "${tko%/*}"
 	cp "$root/tmp/apicv-w1/module/apicv_trace.ko" "$tko"
-	log "$name: test build AT_TEST_BAD_LAYOUT=1 for the e2e: $tko"
+	log "$name: test build AT_TEST_FAULTS=1 for the e2e: $tko"
 }
 
 # rt_spin_check FILE... (host paths in the root): on a PREEMPT_RT kernel,

@@ -44,13 +44,14 @@ cp "$top/tests/misuse/"{filetest,asuser,misuse.sh} "$payload/"
 cp "$top/tests/misuse/cases" "$payload/misuse.cases"
 cp "$top/cmd/apicv-trace.static" "$payload/apicv-trace"
 # The test build that buildroot.sh --w1 makes for this line (a hook its
-# probation must refuse); check.py requires its checks when it was there.
-tko=$APICV_CACHE/ko-test/$line/apicv_trace-badlayout.ko
+# probation must refuse, a wrong name table verify must catch); check.py
+# requires their checks when it was there.
+tko=$APICV_CACHE/ko-test/$line/apicv_trace-test.ko
 if [[ -f $tko ]]; then
-	ko_unpack "$tko" "$payload/apicv_trace-badlayout.ko"
-	echo yes >"$results/badlayout"
+	ko_unpack "$tko" "$payload/apicv_trace-test.ko"
+	echo yes >"$results/testbuild"
 else
-	echo no >"$results/badlayout"
+	echo no >"$results/testbuild"
 fi
 
 rc=0

@@ -38,6 +38,24 @@ static bool sym_exists(const char *sym, void *ctx)
 	return false;
 }
 
+/* at_cand_pick()'s look-up: the symbol, or a .part.N clone if allowed */
+static int cand_exists(const struct at_cand *c, void *ctx)
+{
+	const struct syms *s = ctx;
+	size_t n = strlen(c->sym);
+	int i;
+
+	if (sym_exists(c->sym, ctx))
+		return 1;
+	if (!(c->flags & AT_C_PART))
+		return 0;
+	for (i = 0; i < s->argc; i++)
+		if (!strncmp(s->argv[i], c->sym, n) &&
+		    !strncmp(s->argv[i] + n, ".part.", 6))
+			return 1;
+	return 0;
+}
+
 static int bit_of(const char *name)
 {
 	int b;
@@ -221,17 +239,17 @@ int main(int argc, char **argv)
 	printf("%s\n", last < 0 ? "-" : "");
 
 	i = at_cand_pick(at_cands_setter, ARRAY_SIZE(at_cands_setter),
-			 sym_exists, &s, NULL);
+			 cand_exists, &s, NULL);
 	if (i >= 0)
 		setter = &at_cands_setter[i];
 	if (at_role_request(setter)) {
 		i = at_cand_pick(at_cands_request, ARRAY_SIZE(at_cands_request),
-				 sym_exists, &s, setter ? setter->sym : NULL);
+				 cand_exists, &s, setter ? setter->sym : NULL);
 		if (i >= 0)
 			request = &at_cands_request[i];
 	}
 	i = at_cand_pick(at_cands_apic_base, ARRAY_SIZE(at_cands_apic_base),
-			 sym_exists, &s, NULL);
+			 cand_exists, &s, NULL);
 	if (i >= 0)
 		base = &at_cands_apic_base[i];
 

@@ -55,7 +55,10 @@ def make_include(d, header, code):
     for sub in ("linux", "asm"):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
     shutil.copy(header, os.path.join(d, "asm", "kvm_host.h"))
-    shutil.copy(os.path.join(REL, "common.h"), os.path.join(d, "asm", "common.h"))
+    # beside it: common.h, and the releases a header says it equals
+    for h in os.listdir(REL):
+        if h.endswith(".h"):
+            shutil.copy(os.path.join(REL, h), os.path.join(d, "asm", h))
     with open(os.path.join(d, "linux", "kvm_host.h"), "w") as f:
         f.write("#include <stdbool.h>\n#include <asm/kvm_host.h>\n")
     a, b, c = (int(x) for x in code.split("."))

@@ -107,7 +107,10 @@ GUEST_CHECKS_AVIC1 = (
      "kvm_unload", "disarmed_without_kvm", "rearmed_after_reload",
      "events_after_reload", "unload_busy_while_follow_open",
      "unload_after_follow_closed", "unload_cycles",
-     "follow_slow_lost", "final_unload"]
+     "follow_slow_lost", "final_unload", "reason_names_load", "reason_names_write",
+     "reason_names_same_again", "reason_names_rename_refused",
+     "reason_names_name_taken_refused", "reason_names_kvm_name_refused",
+     "reason_names_twice_refused", "reason_names_empty_nothing", "reason_names_unload"]
     + [f"param_{p}_rejects_{v}" for p, v in (
         ("ring_size", "0"), ("ring_size", "100"), ("ring_size", "131072"),
         ("ring_size", "abc"), ("max_vms", "0"), ("max_vms", "99999999999"),
@@ -850,7 +853,7 @@ def check_files(base):
 
 
 # The probation checks (tests/misuse/misuse.sh 8a) when e2e.sh had the
-# AT_TEST_BAD_LAYOUT test build to load (scripts/buildroot.sh --w1 makes it)
+# AT_TEST_FAULTS test build to load (scripts/buildroot.sh --w1 makes it)
 PROBATION_CHECKS = ["misuse_probation_loads", "misuse_probation_refused",
                     "misuse_probation_coverage", "misuse_probation_warned",
                     "misuse_probation_host_goes_on", "misuse_probation_unload"]
@@ -860,8 +863,8 @@ def check_guest_checks(d, mode, gen):
     lines = read(os.path.join(d, "checks.txt")).splitlines()
     oks = {l.split()[1] for l in lines if l.startswith("OK ")}
     want = guest_checks(mode, gen)
-    bad_layout = os.path.join(os.path.dirname(os.path.abspath(d)), "badlayout")
-    if mode == "avic1" and os.path.exists(bad_layout) and read(bad_layout).strip() == "yes":
+    testbuild = os.path.join(os.path.dirname(os.path.abspath(d)), "testbuild")
+    if mode == "avic1" and os.path.exists(testbuild) and read(testbuild).strip() == "yes":
         want = want + PROBATION_CHECKS
     for l in lines:
         if l.startswith("FAIL"):

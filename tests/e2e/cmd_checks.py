@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-from atlines import kvmdrive, parse_state, tokens
+from atlines import G510, kvmdrive, parse_state, tokens
 from checks import check, read
 
 CMD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cmd")
@@ -197,4 +197,44 @@ def check_cmd(base, gen):
     ev = {j.get("event") for j in recs}
     check(f"cmd/watch --json/{wkey}: vm_create and vm_destroy records",
           {"vm_create", "vm_destroy"} <= ev, str(ev))
+    check_verify(base, d, gen)
 
+
+VERDICT = re.compile(r"^verify: (agree|DISAGREE|INCONCLUSIVE) \((.*)\)$", re.M)
+
+
+def check_verify(base, d, gen):
+    """apicv-trace verify while VMs flapped: agree, exit 0; with the test
+    build's wrong name table (test_fault=names, 6.1+): DISAGREE, exit 7."""
+    out = read(os.path.join(d, "verify.txt"))
+    rc = read(os.path.join(d, "verify.txt.rc")).strip()
+    err = read(os.path.join(d, "verify.txt.err")).strip()[:300]
+    m = VERDICT.findall(out)
+    verdict = m[-1] if m else ("", "")
+    n = re.match(r"(\d+) transitions, (\d+) VMs, (?:\d+ of them activation flips checked, )?"
+                 r"names from (.*)", verdict[1])
+    check(f"cmd/verify: exit 0 and 'verify: agree' ({verdict[0]} {verdict[1][:80]})",
+          rc == "0" and verdict[0] == "agree", f"exit {rc}: {out[-400:]} {err}")
+    check("cmd/verify: transitions compared while VMs flapped",
+          n and int(n.group(1)) >= (4 if gen == G510 else 10) and int(n.group(2)) >= 1,
+          verdict[1])
+    if gen != G510:
+        check("cmd/verify: names checked against kvm's (BTF or the tracepoint format)",
+              n and not n.group(3).startswith("nowhere"), verdict[1])
+    else:
+        check("cmd/verify: 5.10 says only activation flips are traced, and how many were",
+              "traces only activation flips" in out
+              and re.search(r", \d+ of them activation flips checked, ", verdict[1]), out[-400:])
+    test = read(os.path.join(base, "testbuild")).strip() == "yes"
+    if gen == G510 or not test:
+        return
+    out = read(os.path.join(d, "verify-wrong.txt"))
+    rc = read(os.path.join(d, "verify-wrong.txt.rc")).strip()
+    m = VERDICT.findall(out)
+    verdict = m[-1] if m else ("", "")
+    check(f"cmd/verify, test_fault=names: exit 7 and 'verify: DISAGREE' ({verdict[1][:80]})",
+          rc == "7" and verdict[0] == "DISAGREE", f"exit {rc}: {out[-400:]}")
+    check("cmd/verify, test_fault=names: the module's names really were wrong",
+          read(os.path.join(d, "verify-wrong.reasons")) != "" and
+          read(os.path.join(d, "verify-wrong.reasons")) != read(os.path.join(base, "avic1", "compare", "reasons")),
+          "")

@@ -228,6 +228,60 @@ sleep 1
 cat "$D/vm/$wkey/state" >"$CO/watch.state" 2>/dev/null
 stop_watchers "$CO" $w1 $w2
 
+# ---- 2a+. apicv-trace verify: KVM's own tracepoint against follow ---
+# While VMs change their inhibits (every reason kvmdrive basic knows, then
+# a guest whose IRQWIN flaps, on 7.x without PIT reinject; 5.10: PIT
+# reinject toggled), verify must say agree and exit 0 (cmd_checks.py).
+# Then the test build with test_fault=names, a wrong name table: verify
+# must say DISAGREE and exit 7 (6.1+; 5.10's kvm has neither BTF nor
+# names in its tracepoint to hold names against).
+verify_run() { # verify_run NAME: verify for 12 s while VMs flap
+	$C verify -d 12 >"$CO/$1" 2>"$CO/$1.err" &
+	vpid=$!
+	sleep 2
+	$P/kvmdrive basic $KD >"$CO/$1.kvmdrive" 2>&1
+	case $GEN in
+	5.10) $P/kvmdrive flood $KD --toggles 6 --interval-ms 300 >>"$CO/$1.kvmdrive" 2>&1 ;;
+	# 7.x: KVM's counter absorbs IRQ windows while PIT_REINJ is set
+	7) $P/kvmdrive guest --no-reinject --reboots 0 --seconds 3 --hz 20 >>"$CO/$1.kvmdrive" 2>&1 ;;
+	*) $P/kvmdrive guest --reboots 0 --seconds 3 --hz 20 >>"$CO/$1.kvmdrive" 2>&1 ;;
+	esac
+	wait $vpid
+	echo $? >"$CO/$1.rc"
+}
+verify_run verify.txt
+if [ -e "$P/apicv_trace-test.ko" ] && [ "$GEN" != 5.10 ]; then
+	rmmod apicv_trace && insmod "$P/apicv_trace-test.ko" test_fault=names ||
+		fail insmod "test build, test_fault=names"
+	cat "$D/reasons" >"$CO/verify-wrong.reasons"
+	verify_run verify-wrong.txt
+	rmmod apicv_trace || fail rmmod "after verify's wrong names"
+fi
+
+# ---- 2a++. reason_names=: names for bits nothing else names -----------
+# (what `apicv-trace names --apply` writes). Bits 14 and 15 are unnamed on
+# every line. A name given at load and one written later are taken; a bit
+# keeps its first name, a name cannot be two bits', bad values change
+# nothing (more bad values: tests/misuse/cases).
+RN=$PARAMS/reason_names
+if lsmod | grep -q '^apicv_trace '; then rmmod apicv_trace; fi
+if insmod $P/apicv_trace.ko reason_names=15=E2E_SPARE; then
+	check reason_names_load sh -c "grep -qx 'bit=15 reason=E2E_SPARE .*' $D/reasons && grep -qx '15=E2E_SPARE' $RN"
+	check reason_names_write sh -c "echo 14=E2E_OTHER > $RN && grep -q '^bit=14 reason=E2E_OTHER ' $D/reasons && grep -qx '14=E2E_OTHER,15=E2E_SPARE' $RN"
+	check reason_names_same_again sh -c "echo 14=E2E_OTHER,15=E2E_SPARE > $RN"
+	check reason_names_rename_refused sh -c "! echo 15=E2E_NEW > $RN && grep -q '^bit=15 reason=E2E_SPARE ' $D/reasons"
+	check reason_names_name_taken_refused sh -c "! echo 13=E2E_SPARE > $RN && ! grep -q '^bit=13 reason=E2E_SPARE' $D/reasons"
+	n1=$(sed -n 's/^bit=1 reason=\([^ ]*\) .*/\1/p' "$D/reasons")
+	check reason_names_kvm_name_refused sh -c "! echo 13=$n1 > $RN && ! grep -q '^bit=13 ' $D/reasons"
+	check reason_names_twice_refused sh -c "! echo 13=E2E_A,12=E2E_A > $RN && ! grep -q 'E2E_A' $D/reasons"
+	check reason_names_empty_nothing sh -c "echo > $RN && grep -qx '14=E2E_OTHER,15=E2E_SPARE' $RN"
+	check reason_names_unload rmmod apicv_trace
+else
+	fail reason_names_load "insmod reason_names=15=E2E_SPARE"
+fi
+insmod $P/apicv_trace.ko ring_size=65536 log_noop=1 ||
+	fail insmod "after the reason_names checks"
+
 # ---- 2a'. One open of events copies at most 65536 records ---------
 # (tests/e2e/snapshot_cap.sh; the host checks it with cap_checks.py).
 # About 40 s under TCG, for code that does not depend on the kernel

@@ -251,24 +251,24 @@ else
 fi
 
 # ---- 8a. Probation: a hook whose arguments are not its function's --------
-# The test build (scripts/buildroot.sh --w1, module/Kbuild
-# AT_TEST_BAD_LAYOUT) reads the setter's arguments one register late, as
+# The test build (scripts/buildroot.sh --w1, module/Kbuild AT_TEST_FAULTS)
+# with test_fault=layout reads the setter's arguments one register late, as
 # from a clone that dropped one: the hook's first call must be refused
 # and the hook disarmed, the other hooks go on and so does the host.
-if [ -e "$P/apicv_trace-badlayout.ko" ]; then
-	if insmod "$P/apicv_trace-badlayout.ko" test_fault=layout; then
+if [ -e "$P/apicv_trace-test.ko" ]; then
+	if insmod "$P/apicv_trace-test.ko" test_fault=layout; then
 		ok misuse_probation_loads
 		$P/kvmdrive basic $KD >/dev/null 2>&1
 		sleep 1
-		cp "$D/status" "$M/status.badlayout"
-		cp "$D/events" "$M/events.badlayout"
+		cp "$D/status" "$M/status.probation"
+		cp "$D/events" "$M/events.probation"
 		check misuse_probation_refused grep -q '^hook=setter .* state=refused .*refused=not-a-vm' "$D/status"
 		check misuse_probation_coverage grep -qx 'coverage=partial failed=setter' "$D/status"
 		check misuse_probation_warned sh -c "dmesg | grep -q 'apicv_trace: setter (.*): its arguments are not what .* takes (not-a-vm): disarmed'"
 		check misuse_probation_host_goes_on sh -c "$P/kvmdrive basic $KD && grep -q 'event=vm_create' $D/events && grep -q 'event=vm_destroy' $D/events"
 		check misuse_probation_unload rmmod apicv_trace
 	else
-		fail misuse_probation_loads "insmod apicv_trace-badlayout.ko"
+		fail misuse_probation_loads "insmod apicv_trace-test.ko test_fault=layout"
 	fi
 fi
 

@@ -37,6 +37,11 @@ struct ctx {
 	uint64_t boot_now_ns;
 	struct timespec real_now;
 	const char *apic_word;	/* "AVIC" (AMD) or "APICV" */
+	/* show --timeline [--ascii] [--last SECONDS] */
+	int timeline;
+	int ascii;		/* --ascii, or a locale without UTF-8 */
+	unsigned last_s;	/* 0: the VM's whole life */
+	const char *output;	/* prom --output FILE: written atomically */
 };
 
 #endif

@@ -14,7 +14,9 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitmap.h>
+#include <linux/delay.h>
 #include <linux/kprobes.h>
+#include <linux/pid_namespace.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -1193,6 +1195,68 @@ void at_hooks_attach(at_running_vcpu_fn running_vcpu)
 {
 	WRITE_ONCE(at_running_vcpu, running_vcpu);
 	WRITE_ONCE(at_lapic_vcpu_off, -1);
+}
+
+/* The name of thread @pid (global pid), or "?" when it is gone. */
+static void at_task_comm(pid_t pid, char (*comm)[TASK_COMM_LEN])
+{
+	struct task_struct *t;
+
+	strscpy(*comm, "?", sizeof(*comm));
+	rcu_read_lock();
+	t = pid_task(find_pid_ns(pid, &init_pid_ns), PIDTYPE_PID);
+	if (t)
+		get_task_comm(*comm, t);
+	rcu_read_unlock();
+}
+
+/* Spare records the adoption waits for, in all, 10 ms apart */
+#define AT_ADOPT_WAITS	100
+
+/*
+ * Adopt every VM KVM has (process context, once the hooks are armed),
+ * each with KVM's mask as it stands as its baseline, so that a VM that
+ * predates the module is listed at once, not at its next event. Under
+ * KVM's own kvm_lock, which kvm_create_vm() and kvm_destroy_vm() take to
+ * add and remove a VM: every VM on @vm_list is alive while it is held. A
+ * VM created meanwhile is the hooks'. More VMs than spare records: the
+ * worker refills while this waits (bounded: the rest are adopted on their
+ * next event, as before). Returns how many VMs were adopted.
+ */
+unsigned int at_hooks_adopt_running(struct list_head *vm_list,
+				    struct mutex *kvm_lock)
+{
+	unsigned int n = 0, waits = 0;
+	struct kvm *kvm;
+
+	mutex_lock(kvm_lock);
+	list_for_each_entry(kvm, vm_list, vm_list) {
+		pid_t pid = at_kvm_pid(kvm);
+		char comm[TASK_COMM_LEN];
+		struct at_vm *vm;
+		bool fresh;
+
+		at_task_comm(pid, &comm);
+		for (;;) {
+			vm = at_vm_adopt(kvm, at_kvm_mask(kvm), pid, comm, &fresh);
+			if (vm || !at_kvm_alive(kvm) || waits >= AT_ADOPT_WAITS)
+				break;
+			waits++;
+			at_vm_kick();
+			msleep(10);
+		}
+		if (!vm) {
+			atomic64_inc(&at_stats.untracked);
+			continue;
+		}
+		at_vm_note_key(vm, kvm);
+		if (fresh) {
+			n++;
+			atomic64_inc(&at_stats.vms_adopted);
+		}
+	}
+	mutex_unlock(kvm_lock);
+	return n;
 }
 
 /* After every probe is unregistered, which waited for running handlers. */

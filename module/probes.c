@@ -523,6 +523,52 @@ const char *at_probes_lockdown(void)
 	return READ_ONCE(at_lockdown);
 }
 
+/*
+ * Adopting the VMs that predate the hooks needs KVM's list of VMs and the
+ * lock that guards it: data, which kprobes cannot resolve and kallsyms
+ * can (kvm's data symbols are in kallsyms with CONFIG_KALLSYMS_ALL, as in
+ * every major distribution's kernel). The look-up function is found as
+ * every other function is. "kvm:" keeps the look-up to kvm's own symbols
+ * (another module may have a static of the same name); a kvm built into
+ * the kernel has none, and then VMs are adopted at their next event, as
+ * the hooks always do (status: adoption=unavailable).
+ */
+typedef unsigned long (*at_kallsyms_fn)(const char *name);
+
+static const char *at_adoption = "waiting";
+
+static void at_adopt_running(void)
+{
+	at_kallsyms_fn lookup = at_resolve("kallsyms_lookup_name");
+	struct list_head *vm_list = NULL, *next, *prev;
+	struct mutex *kvm_lock = NULL;
+	unsigned int n;
+
+	if (lookup) {
+		vm_list = (struct list_head *)lookup("kvm:vm_list");
+		kvm_lock = (struct mutex *)lookup("kvm:kvm_lock");
+	}
+	/* a list head whose neighbours point back at it, or nothing */
+	if (!vm_list || !kvm_lock ||
+	    copy_from_kernel_nofault(&next, &vm_list->next, sizeof(next)) ||
+	    copy_from_kernel_nofault(&prev, &next->prev, sizeof(prev)) ||
+	    prev != vm_list) {
+		WRITE_ONCE(at_adoption, "unavailable");
+		pr_info("kvm's VM list is not in kallsyms: VMs that predate the hooks are listed at their next event\n");
+		return;
+	}
+	n = at_hooks_adopt_running(vm_list, kvm_lock);
+	WRITE_ONCE(at_adoption, "done");
+	if (n)
+		pr_info("adopted %u running VM(s), each with KVM's inhibit mask as it stands\n",
+			n);
+}
+
+const char *at_probes_adoption(void)
+{
+	return READ_ONCE(at_adoption);
+}
+
 /* Caller holds at_probes_mutex. */
 static int at_arm_all(void)
 {
@@ -555,6 +601,9 @@ static int at_arm_all(void)
 			setter->base ? setter->sym : setter->cands, setter->err);
 	else
 		pr_info("tracing KVM APICv inhibits via %s\n", setter->sym);
+	/* only with the setter armed: an adopted VM must be followed */
+	if (setter->state == AT_PROBE_ARMED)
+		at_adopt_running();
 	return 0;
 }
 
@@ -570,6 +619,7 @@ static void at_disarm_all(void)
 	}
 	/* unregister_*probe() waited for running handlers to finish */
 	at_hooks_detach();
+	WRITE_ONCE(at_adoption, "waiting");
 }
 
 /*

@@ -198,6 +198,7 @@ def check_cmd(base, gen):
     check(f"cmd/watch --json/{wkey}: vm_create and vm_destroy records",
           {"vm_create", "vm_destroy"} <= ev, str(ev))
     check_verify(base, d, gen)
+    check_adopt(d)
 
 
 VERDICT = re.compile(r"^verify: (agree|DISAGREE|INCONCLUSIVE) \((.*)\)$", re.M)
@@ -238,3 +239,73 @@ def check_verify(base, d, gen):
           read(os.path.join(d, "verify-wrong.reasons")) != "" and
           read(os.path.join(d, "verify-wrong.reasons")) != read(os.path.join(base, "avic1", "compare", "reasons")),
           "")
+
+
+def vms_lines(text):
+    """vms lines by key: {key: tokens}."""
+    out = {}
+    for l in text.splitlines():
+        t = tokens(l)
+        if "vm" in t:
+            out[t["vm"]] = t
+    return out
+
+
+def check_adopt(d):
+    """Two idle VMs started before the module loaded (guest.sh 2a+++):
+    listed at load with KVM's mask, then by the names their VMMs gave."""
+    keys = {n: read(os.path.join(d, f"adopt.{n}.key")).strip() for n in ("web-a", "db-b")}
+    check(f"adopt: both idle VMs were created ({keys})", all(keys.values()), str(keys))
+    load = vms_lines(read(os.path.join(d, "adopt.vms.load")))
+    for n, k in keys.items():
+        t = load.get(k, {})
+        check(f"adopt/{n}: in vms right after the load, live, PIT_REINJ set ({t.get('reasons')})",
+              t.get("status") == "live" and "PIT_REINJ" in t.get("reasons", "").split("|"),
+              str(t) or f"no {k} in vms")
+    st = {}
+    for l in read(os.path.join(d, "adopt.status")).splitlines():
+        st.update(tokens(l))
+    check(f"adopt: status says adoption=done vms_adopted={st.get('vms_adopted')}",
+          st.get("adoption") == "done" and int(st.get("vms_adopted", "0")) >= 2, str(st)[:300])
+    named = vms_lines(read(os.path.join(d, "adopt.vms.named")))
+    for n, k in keys.items():
+        check(f"adopt/{n}: vms names it name={named.get(k, {}).get('name')}",
+              named.get(k, {}).get("name") == n, str(named.get(k)))
+    ev = [tokens(l) for l in read(os.path.join(d, "adopt.web-a.events")).splitlines()]
+    base = [e for e in ev if e.get("event") == "baseline"]
+    check("adopt/web-a: one baseline record with KVM's mask, name=web-a",
+          len(base) == 1 and base[0].get("name") == "web-a" and base[0].get("old") == base[0].get("new")
+          and int(base[0].get("new", "0"), 16) == int(named.get(keys["web-a"], {}).get("mask", "-1"), 16),
+          str(base)[:300])
+    lst = read(os.path.join(d, "adopt.list.txt")).splitlines()
+    rows = {l.split()[0]: l.split() for l in lst[1:] if l.split()}
+    check("adopt: list has a NAME column with web-a and db-b",
+          lst and lst[0].split()[:2] == ["VM", "NAME"]
+          and rows.get(keys["web-a"], [None, None])[1] == "web-a"
+          and rows.get(keys["db-b"], [None, None])[1] == "db-b", "\n".join(lst[:4]))
+    try:
+        js = {v["vm"]: v for v in json.loads(read(os.path.join(d, "adopt.list.json")))["vms"]}
+    except (ValueError, KeyError, TypeError):
+        js = {}
+    check("adopt: list --json carries name", js.get(keys["web-a"], {}).get("name") == "web-a",
+          str(js.get(keys["web-a"]))[:200])
+    sw = read(os.path.join(d, "adopt.show.web-a.txt"))
+    check("adopt: show web-a answers for that VM",
+          read(os.path.join(d, "adopt.show.web-a.txt.rc")).strip() == "0" and keys["web-a"] in sw
+          and "PIT_REINJ" in sw, sw[:300])
+    try:
+        sj = json.loads(read(os.path.join(d, "adopt.show.db-b.json")))
+    except ValueError:
+        sj = {}
+    check("adopt: show --json db-b is that VM, by name",
+          sj.get("vm", {}).get("vm") == keys["db-b"] and sj.get("vm", {}).get("name") == "db-b",
+          str(sj)[:200])
+    # prom: live, then exited (inhibited 0, state="exited")
+    for f, state, val in (("adopt.prom.live.txt", "live", "1"), ("adopt.prom.exited.txt", "exited", "0")):
+        prom = read(os.path.join(d, f))
+        want = [l for l in prom.splitlines() if l.startswith("apicv_trace_vm_inhibited{")
+                and f'name="web-a"' in l]
+        check(f"adopt: {f}: apicv_trace_vm_inhibited for web-a is {val}, state=\"{state}\"",
+              len(want) == 1 and f'state="{state}"' in want[0] and want[0].split()[-1] == val,
+              "; ".join(want) or prom[:300])
+

@@ -48,8 +48,13 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Lines and records this far apart may still pair (both on boot clock). */
-#define TOL_NS 5000000ULL
+/*
+ * Lines and records this far apart may still pair (both on boot clock):
+ * the record's time is taken in the module's handler, the line's inside
+ * KVM's setter, and an interrupt, or a slow (emulated) host, can come in
+ * between. Pairing goes by each thread's order; the time only bounds it.
+ */
+#define TOL_NS 100000000ULL
 /* After the window: records of calls made inside it are still arriving. */
 #define GRACE_NS 50000000ULL
 #define INSTANCE_PREFIX "apicv-trace-verify."
@@ -372,8 +377,14 @@ static int in_window(const struct vin *in, uint64_t ns)
 
 static void pair(struct work *w)
 {
-	size_t i, j;
+	size_t i, j, *next;
 
+	/* per thread (by its first line's position): where its next pair may start */
+	next = calloc(w->ntp + 1, sizeof(*next));
+	if (!next)
+		return;		/* nothing paired: judged as disagreement, not a crash */
+	for (i = 0; i < w->ntp; i++)
+		next[i] = i;
 	for (i = 0; i < w->nrec; i++) {
 		struct vrec *r = &w->rec[i];
 		size_t lo = 0, hi = w->ntp;
@@ -389,7 +400,8 @@ static void pair(struct work *w)
 			else
 				hi = mid;
 		}
-		for (j = lo; j < w->ntp && w->tp[w->bytid[j]].tid == r->tid; j++) {
+		/* a thread's calls are in order: never before its last pair */
+		for (j = next[lo]; j < w->ntp && w->tp[w->bytid[j]].tid == r->tid; j++) {
 			struct tpl *t = &w->tp[w->bytid[j]];
 
 			if (t->match >= 0 || t->ns + TOL_NS < r->ns)
@@ -403,9 +415,11 @@ static void pair(struct work *w)
 				continue;
 			t->match = (long)i;
 			r->line = (long)w->bytid[j];
+			next[lo] = j + 1;
 			break;
 		}
 	}
+	free(next);
 }
 
 /*

@@ -68,6 +68,29 @@ def test_agree(b):
     ok("2 of the 4 changes could be checked" in out, f"v510 note: {out!r}")
 
 
+def shift_trace(t, ns):
+    """Every trace line's timestamp moved by @ns."""
+    def one(m):
+        v = int(m.group(1)) * 10**6 + int(m.group(2)) + ns // 1000
+        return f" {v // 10**6}.{v % 10**6:06d}: kvm_apicv"
+    return re.sub(r" (\d+)\.(\d{6}): kvm_apicv", one, t)
+
+
+def test_skew(b, tmp):
+    # an interrupt (or an emulated host) between KVM's tracepoint and the
+    # module's handler: 20 ms apart, still one pair per call, in order
+    for name in ("v61", "v72"):
+        d = copy(tmp, name)
+        edit(d, "trace", lambda t: shift_trace(t, 20000000))
+        rc, out, _ = run(b, "verify", "--replay", d)
+        ok(rc == 0 and verdicts(out) == ["agree"], f"{name} lines 20 ms late: rc={rc} {out!r}")
+    # far apart (2 s) is not the same call: no pair
+    d = copy(tmp, "v61")
+    edit(d, "trace", lambda t: shift_trace(t, 2000000000))
+    rc, out, _ = run(b, "verify", "--replay", d)
+    ok(rc == 7 and "record without a tracepoint line" in out, f"v61 lines 2 s late: rc={rc} {out!r}")
+
+
 def test_disagree(b, tmp):
     # the line of a recorded change is gone: a record without a line
     d = copy(tmp, "v61")
@@ -300,7 +323,7 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             for t in [test_agree, test_usage]:
                 t(b)
-            for t in [test_disagree, test_quiet, test_live_errors, test_names]:
+            for t in [test_skew, test_disagree, test_quiet, test_live_errors, test_names]:
                 t(b, tmp)
     return tally.done()
 

@@ -55,15 +55,18 @@ static const char usage_text[] =
 "Options:\n"
 "  --dir DIR           read a copy of the files from DIR instead of\n"
 "                      /sys/kernel/debug/apicv_trace (support bundles, tests)\n"
-"  --json              JSON output (list, show; watch: one object per line);\n"
-"                      schema: apicv-trace.schema.json, see apicv-trace(8)\n"
+"  --json              JSON output (list, show, doctor; watch: one object per\n"
+"                      line); schema: apicv-trace.schema.json, apicv-trace(8)\n"
 "  -h, --help          this help\n"
 "  --version           the version\n"
 "\n"
-"Exit status: 0 ok, 1 error reading the files, 2 bad usage, 3 module not\n"
-"loaded, 4 debugfs not mounted, 5 permission denied (not root), 6 no such VM,\n"
+"Exit status: 0 ok, 1 error reading the files, 2 bad usage (also watch --vm\n"
+"or --reason naming no VM or reason the module knows), 3 module not loaded,\n"
+"4 debugfs not mounted, 5 permission denied (not root), 6 no such VM,\n"
 "7 verify: DISAGREE, 8 verify could not compare (no tracefs, lockdown, kvm\n"
-"not loaded, no tracepoint, lost data, interrupted).\n";
+"not loaded, no tracepoint, lost data, interrupted), 9 watch: the module was\n"
+"unloaded while watching; doctor: 10 AVIC cannot work, 11 the module is not\n"
+"loaded or not trusted, 12 the tracer does not see everything.\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -117,8 +117,8 @@ int view_list(const struct ctx *c)
 		return rc;
 	}
 	if (!v.n) {
-		printf("No VMs recorded yet. apicv-trace sees VMs created after it was loaded,\n"
-		       "and older ones from their first inhibit change.\n");
+		printf("No VMs recorded yet. apicv-trace lists every VM kvm has when it is loaded\n"
+		       "(status: adoption=done) and every VM created after.\n");
 		vms_free(&v);
 		return EX_OK;
 	}

@@ -25,6 +25,11 @@ from tally import Tally  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "fixtures", "doctor")
+SCHEMA = os.path.join(HERE, "..", "..", "cmd", "apicv-trace.schema.json")
+VALIDATE = os.path.join(HERE, "validate.py")
+# validate.py with its built-in validator, as on a machine without jsonschema
+BUILTIN = ["-c", "import sys; sys.modules['jsonschema'] = None; "
+           "sys.argv = sys.argv[1:]; exec(open(sys.argv[0]).read())"]
 SB_VAR = "firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e0e8e5ff1e95"
 DBG = "kernel/debug/apicv_trace"
 tally = Tally("doctor_test")
@@ -278,6 +283,60 @@ def test_usage(b, tmp):
        f"--dir: {rc} {out!r}")
 
 
+def validate(paths, builtin):
+    cmd = [sys.executable, *(BUILTIN if builtin else []), VALIDATE, SCHEMA, *paths]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout + p.stderr
+
+
+def test_schema(b, tmp):
+    """doctor --json against cmd/apicv-trace.schema.json: every fixture case
+    (exits 0, 10, 11, 12: ok, warn and fail checks, fixes and nulls) and the
+    lockdown variant; the schema must also reject a wrong document."""
+    paths, docs = [], []
+    cases = sorted(os.listdir(FIX))
+    d = copy(tmp, "amd_good")
+    put(d, "sys/kernel/security/lockdown", "none integrity [confidentiality]\n")
+    edit(d, f"sys/{DBG}/status", "coverage=full", "coverage=lockdown")
+    for case in cases + [d]:
+        rc, js, _ = run(b, case, "--json")
+        p = os.path.join(tmp, f"doctor.{len(paths)}.json")
+        with open(p, "w") as fh:
+            fh.write(js)
+        paths.append(p)
+        docs.append(json.loads(js))
+    ok({doc["exit"] for doc in docs} == {0, 10, 11, 12}, f"schema cases cover every exit: {[x['exit'] for x in docs]}")
+    for builtin in (False, True):
+        rc, out = validate(paths, builtin)
+        ok(rc == 0 and f"{len(paths)} documents, 0 invalid" in out
+           and ("built-in" in out) == builtin, f"doctor --json valid (built-in={builtin}): {out}")
+    # wrong documents: a failure without a class, a passed check with one,
+    # an unknown status, a missing fix, an exit doctor never uses
+    good = next(x for x in docs if x["exit"] == 10)
+    fail = next(i for i, c in enumerate(good["checks"]) if c["status"] == "fail")
+    passed = next(i for i, c in enumerate(good["checks"]) if c["status"] == "ok")
+    bads = []
+    for path, val in [(("checks", fail, "class"), None), (("checks", passed, "class"), "avic"),
+                      (("checks", passed, "status"), "info"), (("checks", fail, "fix"), 0),
+                      (("exit",), 3), (("checks",), [])]:
+        bd = json.loads(json.dumps(good))
+        o = bd
+        for k in path[:-1]:
+            o = o[k]
+        o[path[-1]] = val
+        bads.append(bd)
+    bd = json.loads(json.dumps(good))
+    del bd["checks"][0]["fix"]
+    bads.append(bd)
+    for i, bd in enumerate(bads):
+        p = os.path.join(tmp, f"bad{i}.json")
+        with open(p, "w") as fh:
+            json.dump(bd, fh)
+        for builtin in (False, True):
+            rc, out = validate([p], builtin)
+            ok(rc != 0 and "1 invalid" in out, f"validator (built-in={builtin}) rejects bad doctor document {i}: {out}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", action="append", required=True)
@@ -286,7 +345,7 @@ def main():
         b = os.path.abspath(b)
         print(f"== {b}")
         test_cases(b)
-        for t in [test_variants, test_not_root, test_usage]:
+        for t in [test_variants, test_not_root, test_usage, test_schema]:
             with tempfile.TemporaryDirectory() as tmp:
                 t(b, tmp)
     return tally.done()

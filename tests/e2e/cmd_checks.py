@@ -199,6 +199,7 @@ def check_cmd(base, gen):
           {"vm_create", "vm_destroy"} <= ev, str(ev))
     check_verify(base, d, gen)
     check_adopt(d)
+    check_doctor_save(d, gen)
 
 
 VERDICT = re.compile(r"^verify: (agree|DISAGREE|INCONCLUSIVE) \((.*)\)$", re.M)
@@ -308,4 +309,44 @@ def check_adopt(d):
         check(f"adopt: {f}: apicv_trace_vm_inhibited for web-a is {val}, state=\"{state}\"",
               len(want) == 1 and f'state="{state}"' in want[0] and want[0].split()[-1] == val,
               "; ".join(want) or prom[:300])
+
+
+def check_doctor_save(d, gen):
+    """doctor's verdict matches the guest: under QEMU the CPU has no avic
+    flag; 6.1+ loads kvm_amd with force_avic=1 (AVIC forced: a warning,
+    exit 0 with the module loaded unsigned on a boot without Secure Boot),
+    5.10 has no force_avic (AVIC cannot work: exit 10). Then save: a
+    bundle `--dir` reads."""
+    out = read(os.path.join(d, "doctor.txt"))
+    rc = read(os.path.join(d, "doctor.txt.rc")).strip()
+    cpu_avic = read(os.path.join(d, "cpu.avic")).strip() not in ("", "0")
+    want = "10" if gen == G510 and not cpu_avic else "0"
+    check(f"doctor: exit {want} on this guest (got {rc})", rc == want,
+          out[-600:] + read(os.path.join(d, "doctor.txt.err"))[-300:])
+    try:
+        j = json.loads(read(os.path.join(d, "doctor.json")))
+    except ValueError:
+        j = {}
+    checks = {c.get("check"): c for c in j.get("checks", [])}
+    check("doctor --json: same verdict and exit as the text",
+          str(j.get("exit")) == rc and j.get("verdict", "\0") in out, str(j)[:300])
+    if gen != G510:
+        check("doctor: the CPU's avic flag: ok when present, else force_avic is a warning",
+              checks.get("cpu_avic", {}).get("status") == ("ok" if cpu_avic else "warn"),
+              str(checks.get("cpu_avic")))
+        check("doctor: hooks complete, module loaded",
+              checks.get("hooks", {}).get("status") == "ok"
+              and checks.get("module", {}).get("status") in ("ok", "warn"), str(checks)[:400])
+    check("doctor: the module is unsigned here, and doctor says so",
+          "unsigned" in out.lower(), out[:600])
+    check("save: exit 0", read(os.path.join(d, "save.txt.rc")).strip() == "0",
+          read(os.path.join(d, "save.txt.err"))[-300:])
+    ls = read(os.path.join(d, "save.ls"))
+    check("save: the bundle has status, vms, events, version, doctor.json, no follow",
+          all(f in ls.split() for f in ("status", "vms", "events", "version", "doctor.json"))
+          and "follow" not in ls.split(), ls[:400])
+    check("save: --dir on the bundle lists the VMs",
+          read(os.path.join(d, "save.list.txt.rc")).strip() == "0"
+          and len(read(os.path.join(d, "save.list.txt")).splitlines()) >= 2,
+          read(os.path.join(d, "save.list.txt"))[:300])
 

@@ -323,6 +323,14 @@ else
 	wait $i1 $i2
 fi
 
+# ---- 2a++++. doctor and save on this host (cmd_checks.py) -----------
+grep -c -w avic /proc/cpuinfo >"$CO/cpu.avic"
+cmdrun doctor.txt doctor
+cmdrun doctor.json --json doctor
+cmdrun save.txt save /tmp/bundle
+ls -R /tmp/bundle >"$CO/save.ls" 2>&1
+cmdrun save.list.txt --dir /tmp/bundle list
+
 # ---- 2a'. One open of events copies at most 65536 records ---------
 # (tests/e2e/snapshot_cap.sh; the host checks it with cap_checks.py).
 # About 40 s under TCG, for code that does not depend on the kernel

@@ -205,14 +205,19 @@ def check_cmd(base, gen):
 VERDICT = re.compile(r"^verify: (agree|DISAGREE|INCONCLUSIVE) \((.*)\)$", re.M)
 
 
+def verify_result(d, name):
+    """A verify run the guest saved as NAME: (stdout, exit code, the last
+    verdict line as (word, what is in its parentheses))."""
+    out = read(os.path.join(d, name))
+    m = VERDICT.findall(out)
+    return out, read(os.path.join(d, name + ".rc")).strip(), m[-1] if m else ("", "")
+
+
 def check_verify(base, d, gen):
     """apicv-trace verify while VMs flapped: agree, exit 0; with the test
     build's wrong name table (test_fault=names, 6.1+): DISAGREE, exit 7."""
-    out = read(os.path.join(d, "verify.txt"))
-    rc = read(os.path.join(d, "verify.txt.rc")).strip()
+    out, rc, verdict = verify_result(d, "verify.txt")
     err = read(os.path.join(d, "verify.txt.err")).strip()[:300]
-    m = VERDICT.findall(out)
-    verdict = m[-1] if m else ("", "")
     n = re.match(r"(\d+) transitions, (\d+) VMs, (?:\d+ of them activation flips checked, )?"
                  r"names from (.*)", verdict[1])
     check(f"cmd/verify: exit 0 and 'verify: agree' ({verdict[0]} {verdict[1][:80]})",
@@ -230,16 +235,12 @@ def check_verify(base, d, gen):
     test = read(os.path.join(base, "testbuild")).strip() == "yes"
     if gen == G510 or not test:
         return
-    out = read(os.path.join(d, "verify-wrong.txt"))
-    rc = read(os.path.join(d, "verify-wrong.txt.rc")).strip()
-    m = VERDICT.findall(out)
-    verdict = m[-1] if m else ("", "")
+    out, rc, verdict = verify_result(d, "verify-wrong.txt")
     check(f"cmd/verify, test_fault=names: exit 7 and 'verify: DISAGREE' ({verdict[1][:80]})",
           rc == "7" and verdict[0] == "DISAGREE", f"exit {rc}: {out[-400:]}")
+    wrong = read(os.path.join(d, "verify-wrong.reasons"))
     check("cmd/verify, test_fault=names: the module's names really were wrong",
-          read(os.path.join(d, "verify-wrong.reasons")) != "" and
-          read(os.path.join(d, "verify-wrong.reasons")) != read(os.path.join(base, "avic1", "compare", "reasons")),
-          "")
+          wrong != "" and wrong != read(os.path.join(base, "avic1", "compare", "reasons")), "")
 
 
 def vms_lines(text):

@@ -1210,52 +1210,78 @@ static void at_task_comm(pid_t pid, char (*comm)[TASK_COMM_LEN])
 	rcu_read_unlock();
 }
 
-/* Spare records the adoption waits for, in all, 10 ms apart */
-#define AT_ADOPT_WAITS	100
+/* Passes over KVM's VM list at most, 10 ms apart, while a VM waits */
+#define AT_ADOPT_PASSES	100
 
 /*
- * Adopt every VM KVM has (process context, once the hooks are armed),
- * each with KVM's mask as it stands as its baseline, so that a VM that
- * predates the module is listed at once, not at its next event. Under
- * KVM's own kvm_lock, which kvm_create_vm() and kvm_destroy_vm() take to
- * add and remove a VM: every VM on @vm_list is alive while it is held. A
- * VM created meanwhile is the hooks'. More VMs than spare records: the
- * worker refills while this waits (bounded: the rest are adopted on their
- * next event, as before). Returns how many VMs were adopted.
+ * One pass over KVM's VM list under KVM's own kvm_lock, which
+ * kvm_create_vm() and kvm_destroy_vm() take to add and remove a VM: every
+ * VM on @vm_list is alive while it is held. Adopts each VM not tracked
+ * yet, KVM's mask as it stands as its baseline. Returns how many it
+ * adopted; *@wait: a VM waits for a spare record (the worker refills) or
+ * for its pid (KVM sets it just after listing the VM). @last: count those
+ * as untracked instead; they are adopted at their next event.
  */
-unsigned int at_hooks_adopt_running(struct list_head *vm_list,
-				    struct mutex *kvm_lock)
+static unsigned int at_adopt_pass(struct list_head *vm_list,
+				  struct mutex *kvm_lock, bool last, bool *wait)
 {
-	unsigned int n = 0, waits = 0;
+	unsigned int n = 0;
 	struct kvm *kvm;
 
+	*wait = false;
 	mutex_lock(kvm_lock);
 	list_for_each_entry(kvm, vm_list, vm_list) {
 		pid_t pid = at_kvm_pid(kvm);
 		char comm[TASK_COMM_LEN];
-		struct at_vm *vm;
-		bool fresh;
+		struct at_vm *vm = NULL;
+		bool fresh = false;
 
-		at_task_comm(pid, &comm);
-		for (;;) {
+		if (pid) {
+			at_task_comm(pid, &comm);
+			/* the VM hash is RCU-sched, the ring per CPU: as in a probe */
+			preempt_disable();
 			vm = at_vm_adopt(kvm, at_kvm_mask(kvm), pid, comm, &fresh);
-			if (vm || !at_kvm_alive(kvm) || waits >= AT_ADOPT_WAITS)
-				break;
-			waits++;
-			at_vm_kick();
-			msleep(10);
+			if (vm)
+				at_vm_note_key(vm, kvm);
+			preempt_enable();
 		}
-		if (!vm) {
-			atomic64_inc(&at_stats.untracked);
+		if (vm) {
+			n += fresh;
 			continue;
 		}
-		at_vm_note_key(vm, kvm);
-		if (fresh) {
-			n++;
-			atomic64_inc(&at_stats.vms_adopted);
-		}
+		if (!at_kvm_alive(kvm))
+			continue;	/* being destroyed */
+		if (last)
+			atomic64_inc(&at_stats.untracked);
+		*wait = true;
 	}
 	mutex_unlock(kvm_lock);
+	return n;
+}
+
+/*
+ * Adopt every VM KVM has (process context, once the hooks are armed), so
+ * that a VM that predates the module is listed at once, not at its next
+ * event. A VM created meanwhile is the hooks'. Never sleeps under
+ * kvm_lock: a pass that leaves a VM waiting is repeated after 10 ms
+ * (adopting is idempotent), at most AT_ADOPT_PASSES times. Returns how
+ * many VMs were adopted.
+ */
+unsigned int at_hooks_adopt_running(struct list_head *vm_list,
+				    struct mutex *kvm_lock)
+{
+	unsigned int n = 0, pass;
+	bool wait = true;
+
+	for (pass = 0; wait && pass < AT_ADOPT_PASSES; pass++) {
+		if (pass) {
+			at_vm_kick();	/* the worker refills the spares */
+			msleep(10);
+		}
+		n += at_adopt_pass(vm_list, kvm_lock,
+				   pass + 1 == AT_ADOPT_PASSES, &wait);
+	}
+	atomic64_add(n, &at_stats.vms_adopted);
 	return n;
 }
 

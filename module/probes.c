@@ -525,29 +525,47 @@ const char *at_probes_lockdown(void)
 
 /*
  * Adopting the VMs that predate the hooks needs KVM's list of VMs and the
- * lock that guards it: data, which kprobes cannot resolve and kallsyms
- * can (kvm's data symbols are in kallsyms with CONFIG_KALLSYMS_ALL, as in
- * every major distribution's kernel). The look-up function is found as
- * every other function is. "kvm:" keeps the look-up to kvm's own symbols
- * (another module may have a static of the same name); a kvm built into
- * the kernel has none, and then VMs are adopted at their next event, as
- * the hooks always do (status: adoption=unavailable).
+ * lock that guards it: data, found by name without linking to kvm. A
+ * kprobe planted on a data symbol resolves it (through kallsyms, which
+ * has kvm's data with CONFIG_KALLSYMS_ALL, as in every major
+ * distribution's kernel) and is then refused as not text (-EINVAL), with
+ * kp.addr filled in: 5.10 to 7.3 alike (register_kprobe() sets it before
+ * check_kprobe_address_safe()). No function is called through a pointer
+ * for this: kallsyms_lookup_name() is not exported and, sealed under IBT,
+ * would trap if called indirectly. "kvm:" keeps the look-up to kvm's own
+ * symbols (another module may have a static of the same name). Anything
+ * else, and the VMs are adopted at their next event, as the hooks always
+ * do (status: adoption=unavailable).
  */
-typedef unsigned long (*at_kallsyms_fn)(const char *name);
+static void *at_resolve_data(const char *name)
+{
+	struct kprobe kp = AT_LOOKUP_KPROBE(name);
+	int err = register_kprobe(&kp);
+
+	if (!err) {		/* text: not what was asked for */
+		unregister_kprobe(&kp);
+		return NULL;
+	}
+	if (err != -EINVAL || !IS_ALIGNED((unsigned long)kp.addr, sizeof(long)))
+		return NULL;
+	return kp.addr;
+}
+
+#if IS_BUILTIN(CONFIG_KVM)
+#define AT_KVM_DATA(sym)	sym
+#else
+#define AT_KVM_DATA(sym)	"kvm:" sym
+#endif
 
 static const char *at_adoption = "waiting";
 
 static void at_adopt_running(void)
 {
-	at_kallsyms_fn lookup = at_resolve("kallsyms_lookup_name");
-	struct list_head *vm_list = NULL, *next, *prev;
-	struct mutex *kvm_lock = NULL;
+	struct list_head *vm_list = at_resolve_data(AT_KVM_DATA("vm_list"));
+	struct mutex *kvm_lock = at_resolve_data(AT_KVM_DATA("kvm_lock"));
+	struct list_head *next, *prev;
 	unsigned int n;
 
-	if (lookup) {
-		vm_list = (struct list_head *)lookup("kvm:vm_list");
-		kvm_lock = (struct mutex *)lookup("kvm:kvm_lock");
-	}
 	/* a list head whose neighbours point back at it, or nothing */
 	if (!vm_list || !kvm_lock ||
 	    copy_from_kernel_nofault(&next, &vm_list->next, sizeof(next)) ||
@@ -582,6 +600,7 @@ static int at_arm_all(void)
 		for (i = 0; i < AT_NR_HOOKS; i++)
 			at_probes[i].state = AT_PROBE_LOCKDOWN;
 		pr_warn("kernel lockdown (confidentiality) forbids kprobes: no hook armed\n");
+		WRITE_ONCE(at_adoption, "unavailable");
 		return -EPERM;
 	}
 	at_reasons_from_kernel();
@@ -604,6 +623,8 @@ static int at_arm_all(void)
 	/* only with the setter armed: an adopted VM must be followed */
 	if (setter->state == AT_PROBE_ARMED)
 		at_adopt_running();
+	else
+		WRITE_ONCE(at_adoption, "unavailable");
 	return 0;
 }
 

@@ -298,22 +298,36 @@ static void at_work_fn(struct kthread_work *work)
 			vm->has_dir = true;
 			at_debugfs_add_vm(vm);
 		}
-		/* live VMs only: this worker alone frees VMs, and only exited ones */
-		if (vm->name_state == AT_NAME_NONE && READ_ONCE(vm->kvm) &&
-		    nunnamed < AT_NAMES_PER_PASS)
-			unnamed[nunnamed++] = vm;
 		exited += at_vm_exited(vm);
 	}
 	clear = atomic_xchg(&at_clear_exited, 0);
 	at_pick_oldest_exited(at_evictions(exited, clear), exited, &doomed);
+	/*
+	 * VMs to name, live ones only and after the evictions (only exited
+	 * VMs are evicted, and only by this worker): the names are read
+	 * after at_vm_mutex is dropped and the evicted VMs are freed.
+	 */
+	at_for_each_vm(vm)
+		if (vm->name_state == AT_NAME_NONE && READ_ONCE(vm->kvm) &&
+		    nunnamed < AT_NAMES_PER_PASS)
+			unnamed[nunnamed++] = vm;
 	mutex_unlock(&at_vm_mutex);
+
+	if (!list_empty(&doomed)) {
+		synchronize_rcu();	/* no reader of at_vm_list still sees them */
+		list_for_each_entry_safe(vm, tmp, &doomed, doomed) {
+			at_vm_free(vm);
+			atomic64_inc(&at_stats.vms_freed);
+		}
+	}
+	at_refill();	/* spare records first: the probes may be waiting */
 
 	/*
 	 * Outside at_vm_mutex: reading another process's memory may wait for
 	 * its mmap lock, and the files must not wait with it.
 	 */
 	if (nunnamed) {
-		char *buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+		char *buf = kmalloc(PAGE_SIZE, GFP_KERNEL);	/* vmname.h needs no NUL */
 
 		for (i = 0; i < nunnamed; i++) {
 			if (buf)
@@ -324,15 +338,6 @@ static void at_work_fn(struct kthread_work *work)
 		if (nunnamed == AT_NAMES_PER_PASS)
 			at_vm_kick();	/* more to read */
 	}
-
-	if (!list_empty(&doomed)) {
-		synchronize_rcu();	/* no reader of at_vm_list still sees them */
-		list_for_each_entry_safe(vm, tmp, &doomed, doomed) {
-			at_vm_free(vm);
-			atomic64_inc(&at_stats.vms_freed);
-		}
-	}
-	at_refill();
 }
 
 /* clear=exited: forget exited VMs (the worker frees them). */

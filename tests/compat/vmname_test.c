@@ -6,6 +6,7 @@
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vmname.h"
@@ -36,6 +37,41 @@ static void t(const char *args, size_t outlen, const char *want)
 	}
 }
 
+/*
+ * Command lines cut short, with no final NUL (a read that stopped at a
+ * page): nothing is read past the bytes given (the .asan build checks).
+ */
+static void tcut(void)
+{
+#define CUT(s, w) { s, sizeof(s) - 1, w }	/* without the literal's NUL */
+	static const struct { const char *cl; size_t len; const char *want; } c[] = {
+		CUT("qemu\0-name\0guest=ab", "ab"),
+		CUT("qemu\0-name\0gue", "gue"),
+		CUT("qemu\0-name", NULL),
+		CUT("qemu\0-nam", NULL),
+		CUT("qemu\0-name\0a,,", "a,"),
+		CUT("qemu\0-name\0a,", "a"),
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char *argv = malloc(c[i].len), out[16];
+		bool got;
+
+		memcpy(argv, c[i].cl, c[i].len);
+		got = at_vmname_parse(argv, c[i].len, out, sizeof(out));
+		free(argv);
+		runs++;
+		if (got != (c[i].want != NULL) || (c[i].want && strcmp(out, c[i].want))) {
+			fails++;
+			printf("FAIL cut #%zu: want %s, got %s '%s'\n", i,
+			       c[i].want ? c[i].want : "(none)", got ? "yes" : "no", out);
+		} else {
+			printf("ok   cut #%zu -> %s\n", i, c[i].want ? c[i].want : "(none)");
+		}
+	}
+}
+
 int main(void)
 {
 	/* libvirt */
@@ -46,8 +82,15 @@ int main(void)
 	t("qemu-system-x86_64|-name|win10,process=qemu-win10", 64, "win10");
 	t("qemu-system-x86_64|--name|guest=lab", 64, "lab");
 	t("kvmdrive|idle|--name|guest=web-a,debug-threads=on", 64, "web-a");
-	/* the later -name wins, as in QEMU */
+	/* repeated -name options merge, a later guest wins, as in QEMU */
 	t("qemu|-name|old|-name|new", 64, "new");
+	t("qemu|-name|guest=a|-name|debug-threads=on", 64, "a");
+	t("qemu|-name|a|-name|process=p,guest=b|-name|", 64, "b");
+	/* a '=' after the first ",," is part of the implied name */
+	t("qemu|-name|a,,b=c", 64, "a,b=c");
+	t("qemu|-name|a=b", 64, NULL);
+	t("qemu|-name|guest=", 64, NULL);
+	t("qemu|-name|guest", 64, "guest");
 	/* ",," is a comma in the value */
 	t("qemu|-name|guest=a,,b,debug-threads=on", 64, "a,b");
 	t("qemu|-name|a,,b", 64, "a,b");
@@ -62,6 +105,7 @@ int main(void)
 	/* cut to the room given */
 	t("qemu|-name|guest=abcdefghij", 5, "abcd");
 	t("qemu|-name|guest=ab", 1, NULL);
+	tcut();
 	printf("vmname_test: %d cases, %d failed\n", runs, fails);
 	return fails ? 1 : 0;
 }

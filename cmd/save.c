@@ -256,14 +256,14 @@ static void put_params(struct bundle *b, const struct ctx *c, int dfd)
 }
 
 /*
- * doctor.json: this very program (/proc/self/exe, so the bundle says what
- * this build sees) run as `--json doctor`, stdout into doctor.json, stderr
- * into doctor.err. Doctor's verdicts (0, 10-12) are answers; anything else
+ * doctor.json: `doctor --json` run in a child process (forked, no program
+ * started), stdout into doctor.json, stderr into doctor.err, so that a
+ * doctor stuck on a file cannot hold up the bundle. Doctor's verdicts (0, 10-12) are answers; anything else
  * (no output, another status, a signal, DOCTOR_TIMEOUT_S passed) is a
  * failure: doctor.json is removed and doctor.err says why. Either way the
  * bundle stands. Returns 1 if doctor.json was written.
  */
-static int put_doctor(struct bundle *b, int dfd)
+static int put_doctor(struct bundle *b, const struct ctx *c, int dfd)
 {
 	char why[128];
 	int jfd, efd, status = 0, done = 0;
@@ -285,15 +285,17 @@ static int put_doctor(struct bundle *b, int dfd)
 	pid = fork();
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDONLY);
+		struct ctx dc = *c;
+		int rc;
 
 		if (nul >= 0)
 			dup2(nul, 0);
 		dup2(jfd, 1);
 		dup2(efd, 2);
-		execl("/proc/self/exe", "apicv-trace", "--json", "doctor", (char *)NULL);
-		dprintf(2, "apicv-trace: save: cannot run /proc/self/exe: %s\n",
-			strerror(errno));
-		_exit(127);
+		dc.json = 1;
+		rc = view_doctor(&dc);
+		fflush(NULL);
+		_exit(rc);
 	}
 	close(jfd);
 	if (pid < 0) {
@@ -415,7 +417,7 @@ int view_save(const struct ctx *c, const char *dir)
 	close(sfd);
 	put_version(&b, c, dfd);
 	put_params(&b, c, dfd);
-	doctor = put_doctor(&b, dfd);
+	doctor = put_doctor(&b, c, dfd);
 	if (fsync(dfd) && errno != EINVAL)
 		failed(&b, dir, "writing", errno);
 	close(dfd);

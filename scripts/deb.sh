@@ -115,11 +115,13 @@ check_overrides() {
 }
 
 build() {
-	local logf=$logdir/deb-$name-build.log w=/tmp/apicv-deb d f out bad
+	local logf=$logdir/deb-$name-build.log w=/tmp/apicv-deb d f out bad dh=()
 	check_version
 	check_overrides
 	: >"$logf"
-	apt_install "$logf" build-essential debhelper dkms lintian
+	# dh_dkms is its own package from bookworm on, part of dkms before
+	in_root apt-cache show dh-dkms >/dev/null 2>&1 && dh=(dh-dkms)
+	apt_install "$logf" build-essential debhelper dkms lintian "${dh[@]}"
 	# The tree as git sees it (tracked and new files, not ignored ones), so
 	# that build products of the tests never end up in the source.
 	git -C "$top" rev-parse --git-dir >/dev/null 2>&1 ||

@@ -94,19 +94,23 @@ def check_cmd(base, gen):
               == (t["apicv"], reasons, t["flapping"] == "yes", t["status"], t["comm"],
                   int(t["for_ms"])), f"{j} vs {t}")
         r = rows.get(key, [])
-        check(f"cmd/list/{key}: row says {t['status']} {t['apicv']} {t['reasons']} "
+        name = t.get("name") or "-"
+        check(f"cmd/list/{key}: row says {name} {t['status']} {t['apicv']} {t['reasons']} "
               f"flapping {t['flapping']}",
-              len(r) == 8 and (r[3], r[4], r[6], r[7]) == (t["status"], t["apicv"], t["reasons"],
-                                                            t["flapping"]), str(r))
-        check(f"cmd/prom/{key}: vm_inhibited and vm_flapping as in vms",
+              len(r) == 9 and (r[1], r[4], r[5], r[7], r[8]) == (name, t["status"], t["apicv"],
+                                                                 t["reasons"], t["flapping"]), str(r))
+        # an exited VM is never counted as inhibited (state="exited")
+        live = t["status"] == "live"
+        check(f"cmd/prom/{key}: vm_inhibited (live VMs only) and vm_flapping as in vms",
               (pm.get(("apicv_trace_vm_inhibited", key, None)),
                pm.get(("apicv_trace_vm_flapping", key, None)))
-              == (str(int(t["apicv"] == "inhibited")), str(int(t["flapping"] == "yes"))),
+              == (str(int(live and t["apicv"] == "inhibited")), str(int(t["flapping"] == "yes"))),
               str({k: v for k, v in pm.items() if k[1] == key and k[2] is None}))
         head, sreasons, mm = parse_state(read(os.path.join(d, f"state.{key}")))
         for name, st in sreasons.items():
-            check(f"cmd/prom/{key}/{name}: reason_inhibited = now={st['now']}",
-                  pm.get(("apicv_trace_reason_inhibited", key, name)) == str(int(st["now"] == "set")),
+            check(f"cmd/prom/{key}/{name}: reason_inhibited = now={st['now']} (live VMs only)",
+                  pm.get(("apicv_trace_reason_inhibited", key, name))
+                  == str(int(live and st["now"] == "set")),
                   str(pm.get(("apicv_trace_reason_inhibited", key, name))))
         # show --json against the state file
         try:

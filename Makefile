@@ -2,8 +2,12 @@
 #
 #   make              build module/apicv_trace.ko for the running kernel
 #                     (or KVER=..., or KDIR=/path/to/headers)
-#   make install      build and install with DKMS for KVER
-#   make uninstall    remove it from DKMS
+#   make install      build and install with DKMS for KVER, and the command,
+#                     its man page and JSON schema under PREFIX (/usr/local)
+#   make uninstall    remove all of that (the module from DKMS, all kernels)
+#   make deb          Debian packages apicv-trace-dkms and apicv-trace in
+#                     dist/, built in the bullseye build root, lintian-clean
+#                     (scripts/deb.sh; its install-test ROOT installs them)
 #   make check        every test on every Debian kernel line in KERNELS
 #                     (5.10 bullseye, 6.1 bookworm, 6.12 trixie, 7.2 sid,
 #                     7.3 trixie-backports): host setup, ring (threads,
@@ -24,6 +28,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 KERNELS ?= 5.10 6.1 6.12 7.2 7.3 5.10-rt 6.1-rt 6.12-rt 7.2-rt 7.3-rt \
 	5.10-cloud 6.1-cloud 6.12-cloud 7.2-cloud 7.3-cloud 6.12-deb12 7.2-deb13
 LINE ?= 6.1
+PREFIX ?= /usr/local
 
 all: module cmd
 
@@ -35,10 +40,19 @@ cmd:
 
 install:
 	scripts/dkms.sh install $(KVER)
-	$(MAKE) -C cmd install DESTDIR=$(DESTDIR) PREFIX=/usr/local
+	$(MAKE) -C cmd install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+	install -D -m 0644 cmd/apicv-trace.schema.json \
+		$(DESTDIR)$(PREFIX)/share/apicv-trace/apicv-trace.schema.json
 
+# Everything install put in place (cmd/Makefile install: sbin and man8).
 uninstall:
 	scripts/dkms.sh remove
+	rm -f $(DESTDIR)$(PREFIX)/sbin/apicv-trace \
+		$(DESTDIR)$(PREFIX)/share/man/man8/apicv-trace.8
+	rm -rf $(DESTDIR)$(PREFIX)/share/apicv-trace
+
+deb:
+	scripts/deb.sh build
 
 check:
 	scripts/check.sh $(KERNELS)
@@ -56,7 +70,7 @@ clean:
 	$(MAKE) -C tests/bench clean
 	$(MAKE) -C tests/fault clean
 
-.PHONY: all module cmd install uninstall check demo clean
+.PHONY: all module cmd install uninstall deb check demo clean
 
 # make bench: record cost (guest kernel: ring.h vs the kernel's ring buffer;
 # userspace: vs a mutex ring), BLOCKIRQ ioctl loop overhead, memory, reader

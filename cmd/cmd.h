@@ -25,6 +25,14 @@ enum {
 	EX_NOVERIFY = 8,	/* verify: could not compare (no tracefs, lockdown,
 				 * kvm not loaded, no tracepoint, lost data,
 				 * interrupted) */
+	EX_GONE = 9,		/* watch: the module went away while watching */
+	/* doctor: the first problem class found, in this order */
+	EX_DOC_AVIC = 10,	/* AVIC/APICv cannot work on this host (CPU,
+				 * kvm_amd/kvm_intel parameters) */
+	EX_DOC_MODULE = 11,	/* apicv_trace not loaded, or cannot be loaded
+				 * (Secure Boot, lockdown) */
+	EX_DOC_COVERAGE = 12,	/* the tracer does not see everything (hooks
+				 * partial, reasons without names) */
 };
 
 struct ctx {
@@ -37,6 +45,11 @@ struct ctx {
 	uint64_t boot_now_ns;
 	struct timespec real_now;
 	const char *apic_word;	/* "AVIC" (AMD) or "APICV" */
+	/* show --timeline [--ascii] [--last SECONDS] */
+	int timeline;
+	int ascii;		/* --ascii, or a locale without UTF-8 */
+	unsigned last_s;	/* 0: the VM's whole life */
+	const char *output;	/* prom --output FILE: written atomically */
 };
 
 #endif

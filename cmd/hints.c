@@ -227,6 +227,59 @@ const struct hint *hint_for(const char *reason)
 	return &generic;
 }
 
+/*
+ * One sentence each, distilled from the fixes above (same sources): what
+ * to change first when this reason is the one that keeps AVIC off.
+ */
+static const struct {
+	const char *name, *first;
+} firsts[] = {
+	{ "PIT_REINJ", "set the VMM's PIT to discard lost ticks: QEMU -global "
+	  "kvm-pit.lost_tick_policy=discard (libvirt: <timer name='pit' "
+	  "tickpolicy='discard'/>), then start the VM again." },
+	{ "HYPERV", "add the hv-avic CPU flag (QEMU -cpu ...,hv-avic) so "
+	  "Windows stops using AutoEOI (on 5.10: drop hv-synic)." },
+	{ "BLOCKIRQ", "stop single-stepping the vCPU, or detach the debugger." },
+	{ "IRQWIN", "make the guest take its interrupts through the IOAPIC or "
+	  "MSI, not the 8259 PIC (e.g. do not boot it with \"noapic\")." },
+	{ "APIC_ID_MODIFIED", "find what wrote the wrong APIC ID (the last "
+	  "set's site, below) and fix it; if the reason is sticky, restart "
+	  "the VM (a guest reboot is not enough)." },
+	{ "APIC_BASE_MODIFIED", "find what writes the APIC base MSR (the last "
+	  "set's site, below) and fix it, then restart the VM." },
+	{ "ABSENT", "give the VM an in-kernel irqchip: QEMU kernel-irqchip=on "
+	  "(the default) or split, not off." },
+	{ "DISABLE", "turn AVIC on in the host: options kvm_amd avic=1 (Intel: "
+	  "kvm_intel enable_apicv=Y), reload the module with no VM running, "
+	  "and start the VM again." },
+	{ "NESTED", "if the guest runs no VMs itself, hide SVM from it (QEMU "
+	  "-cpu ...,-svm) or load kvm_amd with nested=0." },
+	{ "SEV", "none possible: an SEV guest keeps AVIC off for its whole "
+	  "life." },
+	{ "X2APIC", "QEMU -cpu ...,-x2apic if the guest can live without "
+	  "x2APIC, or a newer kernel on a CPU with x2AVIC." },
+	{ "PHYSICAL_ID_ALIASED", "find who writes duplicate APIC IDs (apic_id "
+	  "records with alias=yes) and fix that VMM restore or guest." },
+	{ "LOGICAL_ID_ALIASED", "nothing on the host: the guest's logical APIC "
+	  "IDs clash; usually brief while it brings up its APICs." },
+	{ "PHYSICAL_ID_TOO_BIG", "fewer vCPUs, or a power-of-two -smp topology "
+	  "so APIC IDs stay below 255, then restart the VM." },
+	{ NULL, NULL }
+};
+
+const char *hint_first(const char *reason)
+{
+	size_t i;
+
+	if (reason && !strcmp(reason, "DISABLED"))
+		reason = "DISABLE";
+	for (i = 0; reason && firsts[i].name; i++)
+		if (!strcmp(firsts[i].name, reason))
+			return firsts[i].first;
+	return "look the reason up in the running kernel's KVM sources "
+	       "(enum kvm_apicv_inhibit).";
+}
+
 static const struct {
 	const char *fn;
 	const char *what;

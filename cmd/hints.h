@@ -15,6 +15,12 @@ struct hint {
 /* Never NULL: an unknown name (or "unknown", NULL) gets a generic hint. */
 const struct hint *hint_for(const char *reason);
 
+/*
+ * The one change to make first for a reason, in a sentence (show's verdict
+ * line "First change:"); never NULL. The full story is hint_for()'s fix.
+ */
+const char *hint_first(const char *reason);
+
 /* The table, for tests: hint_table()[i] until name == NULL. */
 const struct hint *hint_table(void);
 

@@ -36,8 +36,14 @@ static const char usage_text[] =
 "  watch [--vm VM] [--reason R[,R...]] [--new]\n"
 "                      live changes from the follow stream, until Ctrl-C;\n"
 "                      --new skips the records kept from before\n"
-"  prom                Prometheus text format, for node_exporter's\n"
-"                      textfile collector\n"
+"  show --timeline [--ascii] [--last SECONDS] VM\n"
+"                      each reason's set and clear intervals as a strip\n"
+"  prom [--output FILE] Prometheus text format, for node_exporter's\n"
+"                      textfile collector; --output writes FILE atomically\n"
+"  doctor              can AVIC work on this host, and does apicv-trace see\n"
+"                      everything: one screen, a verdict line\n"
+"  save DIR            a support bundle: every file but follow, doctor --json,\n"
+"                      the version (never blocks)\n"
 "  verify [-d SECONDS] for SECONDS (default 10) arm KVM's own tracepoint in\n"
 "                      a private tracefs instance and check that the module\n"
 "                      recorded exactly the changes KVM made, with KVM's\n"
@@ -49,15 +55,18 @@ static const char usage_text[] =
 "Options:\n"
 "  --dir DIR           read a copy of the files from DIR instead of\n"
 "                      /sys/kernel/debug/apicv_trace (support bundles, tests)\n"
-"  --json              JSON output (list, show; watch: one object per line);\n"
-"                      schema: apicv-trace.schema.json, see apicv-trace(8)\n"
+"  --json              JSON output (list, show, doctor; watch: one object per\n"
+"                      line); schema: apicv-trace.schema.json, apicv-trace(8)\n"
 "  -h, --help          this help\n"
 "  --version           the version\n"
 "\n"
-"Exit status: 0 ok, 1 error reading the files, 2 bad usage, 3 module not\n"
-"loaded, 4 debugfs not mounted, 5 permission denied (not root), 6 no such VM,\n"
+"Exit status: 0 ok, 1 error reading the files, 2 bad usage (also watch --vm\n"
+"or --reason naming no VM or reason the module knows), 3 module not loaded,\n"
+"4 debugfs not mounted, 5 permission denied (not root), 6 no such VM,\n"
 "7 verify: DISAGREE, 8 verify could not compare (no tracefs, lockdown, kvm\n"
-"not loaded, no tracepoint, lost data, interrupted).\n";
+"not loaded, no tracepoint, lost data, interrupted), 9 watch: the module was\n"
+"unloaded while watching; doctor: 10 AVIC cannot work, 11 the module is not\n"
+"loaded or not trusted, 12 the tracer does not see everything.\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -94,7 +103,8 @@ int main(int argc, char **argv)
 {
 	const char *dir = NULL, *cmd = NULL, *vmarg = NULL, *watch_vm = NULL,
 		   *watch_reason = NULL, *env, *replay = NULL, *dur = NULL;
-	int i, json = 0, new_only = 0, npos = 0, r, apply = 0;
+	const char *last = NULL, *output = NULL;
+	int i, json = 0, new_only = 0, npos = 0, r, apply = 0, timeline = 0, ascii = 0;
 	unsigned secs = 10;
 	struct ctx c;
 	char defdir[512];
@@ -127,6 +137,26 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(a, "--apply")) {
 			apply = 1;
+			continue;
+		}
+		if (!strcmp(a, "--timeline")) {
+			timeline = 1;
+			continue;
+		}
+		if (!strcmp(a, "--ascii")) {
+			ascii = 1;
+			continue;
+		}
+		if ((r = need_arg(argc, argv, &i, "--last", &val))) {
+			if (r < 0 || !*val)
+				return usage_error("--last needs a number of seconds");
+			last = val;
+			continue;
+		}
+		if ((r = need_arg(argc, argv, &i, "--output", &val))) {
+			if (r < 0 || !*val)
+				return usage_error("--output needs a file");
+			output = val;
 			continue;
 		}
 		if ((r = need_arg(argc, argv, &i, "-d", &val))) {
@@ -170,7 +200,8 @@ int main(int argc, char **argv)
 	if (!cmd)
 		cmd = "list";
 	if (strcmp(cmd, "list") && strcmp(cmd, "show") && strcmp(cmd, "watch") &&
-	    strcmp(cmd, "prom") && strcmp(cmd, "verify") && strcmp(cmd, "names"))
+	    strcmp(cmd, "prom") && strcmp(cmd, "verify") && strcmp(cmd, "names") &&
+	    strcmp(cmd, "doctor") && strcmp(cmd, "save"))
 		return usage_error("unknown command \"%s\"", cmd);
 	if (dur && strcmp(cmd, "verify"))
 		return usage_error("-d goes with verify");
@@ -193,8 +224,28 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "show") && !vmarg)
 		return usage_error("show needs a VM (see 'apicv-trace' for the list)");
-	if (strcmp(cmd, "show") && vmarg)
+	if (!strcmp(cmd, "save") && !vmarg)
+		return usage_error("save needs a directory to write the bundle into");
+	if (strcmp(cmd, "show") && strcmp(cmd, "save") && vmarg)
 		return usage_error("%s takes no argument \"%s\"", cmd, vmarg);
+	if ((timeline || ascii || last) && strcmp(cmd, "show"))
+		return usage_error("--timeline, --ascii and --last go with show");
+	if ((ascii || last) && !timeline)
+		return usage_error("--ascii and --last go with show --timeline");
+	if (timeline && json)
+		return usage_error("show --timeline draws text; --json does not apply");
+	if (last) {
+		char *end;
+		unsigned long l = strtoul(last, &end, 10);
+
+		if (*end || !isdigit((unsigned char)*last) || l < 1 || l > 31536000)
+			return usage_error("--last wants whole seconds, 1 to 31536000");
+		c.last_s = (unsigned)l;
+	}
+	if (output && strcmp(cmd, "prom"))
+		return usage_error("--output goes with prom");
+	if (!strcmp(cmd, "save") && dir)
+		return usage_error("save reads the running module: --dir does not apply");
 	if (strcmp(cmd, "watch") && (watch_vm || watch_reason || new_only))
 		return usage_error("--vm, --reason and --new go with watch");
 	if (!strcmp(cmd, "prom") && json)
@@ -206,6 +257,9 @@ int main(int argc, char **argv)
 	c.dir = dir ? dir : defdir;
 	c.live = !dir;
 	c.json = json;
+	c.timeline = timeline;
+	c.ascii = ascii;
+	c.output = output;
 	env = getenv("APICV_TRACE_PROC");
 	if (env && *env)
 		c.proc = env;
@@ -218,6 +272,11 @@ int main(int argc, char **argv)
 		    !clock_gettime(CLOCK_REALTIME, &c.real_now))
 			c.boot_now_ns = (uint64_t)bt.tv_sec * 1000000000ULL +
 					(uint64_t)bt.tv_nsec;
+	}
+	if (!strcmp(cmd, "doctor") || !strcmp(cmd, "save")) {
+		/* they diagnose a missing module themselves */
+		r = !strcmp(cmd, "doctor") ? view_doctor(&c) : view_save(&c, vmarg);
+		goto done;
 	}
 	if (!strcmp(cmd, "verify") || !strcmp(cmd, "names")) {
 		/* the files they need are read (and diagnosed) by them */

@@ -51,20 +51,52 @@ void dur_short(uint64_t ms, char *buf, size_t len)
 			 (unsigned long long)(s % 86400 / 3600));
 }
 
-/* Wall-clock time of boottime @ns; 0 if unknown. */
+int clocks_read(struct ctx *c)
+{
+	struct timespec bt, rt;
+
+	if (clock_gettime(CLOCK_BOOTTIME, &bt) || clock_gettime(CLOCK_REALTIME, &rt))
+		return 0;
+	c->boot_now_ns = (uint64_t)bt.tv_sec * 1000000000ULL + (uint64_t)bt.tv_nsec;
+	c->real_now = rt;
+	return 1;
+}
+
+/*
+ * Wall-clock time of boottime @ns; 0 if unknown. Both clocks advance
+ * together (suspend included), so a record newer than the clocks (written
+ * after they were read) is as far after real_now as it is after
+ * boot_now_ns; only a step of the wall clock since the read (settimeofday,
+ * NTP) makes the answer stale, which is why watch re-reads the clocks
+ * (clocks_read) when a record is newer than them.
+ */
 static int wall_of(const struct ctx *c, uint64_t ns, struct timespec *ts)
 {
-	uint64_t ago;
-	int64_t sec, nsec;
+	int64_t sec, nsec, d_sec, d_nsec;
 
-	if (!c->live || !c->boot_now_ns || ns > c->boot_now_ns)
+	if (!c->live || !c->boot_now_ns)
 		return 0;
-	ago = c->boot_now_ns - ns;
-	sec = (int64_t)c->real_now.tv_sec - (int64_t)(ago / 1000000000ULL);
-	nsec = (int64_t)c->real_now.tv_nsec - (int64_t)(ago % 1000000000ULL);
+	if (ns <= c->boot_now_ns) {
+		uint64_t ago = c->boot_now_ns - ns;
+
+		d_sec = -(int64_t)(ago / 1000000000ULL);
+		d_nsec = -(int64_t)(ago % 1000000000ULL);
+	} else {
+		uint64_t ahead = ns - c->boot_now_ns;
+
+		if (ahead / 1000000000ULL > (uint64_t)INT32_MAX)
+			return 0;	/* nonsense: not a time of this boot */
+		d_sec = (int64_t)(ahead / 1000000000ULL);
+		d_nsec = (int64_t)(ahead % 1000000000ULL);
+	}
+	sec = (int64_t)c->real_now.tv_sec + d_sec;
+	nsec = (int64_t)c->real_now.tv_nsec + d_nsec;
 	if (nsec < 0) {
 		nsec += 1000000000;
 		sec--;
+	} else if (nsec >= 1000000000) {
+		nsec -= 1000000000;
+		sec++;
 	}
 	ts->tv_sec = (time_t)sec;
 	ts->tv_nsec = (long)nsec;
@@ -158,6 +190,13 @@ void clean_text(const char *s, char *buf, size_t len)
 		}
 	}
 	buf[o] = '\0';
+}
+
+const char *vm_name(const struct rec *vm)
+{
+	const char *n = rec_str(vm, "name");
+
+	return n && *n && strcmp(n, "-") ? n : NULL;
 }
 
 void vm_comm(const struct ctx *c, const struct rec *vm, char *buf, size_t len)

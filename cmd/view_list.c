@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NCOL 8
+#define NCOL 9
 
 static const char *const heads[NCOL] = {
-	"VM", "PID", "PROCESS", "STATUS", NULL /* AVIC/APICV */, "FOR",
+	"VM", "NAME", "PID", "PROCESS", "STATUS", NULL /* AVIC/APICV */, "FOR",
 	"REASONS", "FLAPPING"
 };
 
@@ -30,24 +30,26 @@ static void fill_row(const struct ctx *c, const struct rec *vm, struct row *row)
 	int f;
 
 	clean_text(rec_str(vm, "vm"), row->col[0], sizeof(row->col[0]));
+	s = vm_name(vm);
+	clean_text(s ? s : "-", row->col[1], sizeof(row->col[1]));
 	if (rec_u64(vm, "pid", &v))
-		snprintf(row->col[1], sizeof(row->col[1]), "%llu",
+		snprintf(row->col[2], sizeof(row->col[2]), "%llu",
 			 (unsigned long long)v);
 	else
-		strcpy(row->col[1], "?");
-	vm_comm(c, vm, row->col[2], sizeof(row->col[2]));
+		strcpy(row->col[2], "?");
+	vm_comm(c, vm, row->col[3], sizeof(row->col[3]));
 	s = rec_str(vm, "status");
-	clean_text(s ? s : "?", row->col[3], sizeof(row->col[3]));
-	s = rec_str(vm, "apicv");
 	clean_text(s ? s : "?", row->col[4], sizeof(row->col[4]));
+	s = rec_str(vm, "apicv");
+	clean_text(s ? s : "?", row->col[5], sizeof(row->col[5]));
 	if (rec_u64(vm, "for_ms", &v))
-		dur_short(v, row->col[5], sizeof(row->col[5]));
+		dur_short(v, row->col[6], sizeof(row->col[6]));
 	else
-		strcpy(row->col[5], "?");
+		strcpy(row->col[6], "?");
 	s = rec_str(vm, "reasons");
-	clean_text(s ? s : "?", row->col[6], sizeof(row->col[6]));
+	clean_text(s ? s : "?", row->col[7], sizeof(row->col[7]));
 	f = rec_yesno(vm, "flapping");
-	strcpy(row->col[7], f < 0 ? "?" : f ? "yes" : "no");
+	strcpy(row->col[8], f < 0 ? "?" : f ? "yes" : "no");
 }
 
 static void cell(size_t j, size_t w, const char *s)
@@ -74,6 +76,8 @@ static int list_json(const struct ctx *c, const struct vms *v)
 		fputs(i ? ",\n{" : "\n{", stdout);
 		fputs("\"vm\":", stdout);
 		json_str_key(stdout, vm, "vm");
+		fputs(",\"name\":", stdout);
+		json_str(stdout, vm_name(vm));
 		json_field_u64(stdout, vm, "pid");
 		fputs(",\"comm\":", stdout);
 		json_str(stdout, strcmp(comm, "?") ? comm : NULL);
@@ -113,8 +117,8 @@ int view_list(const struct ctx *c)
 		return rc;
 	}
 	if (!v.n) {
-		printf("No VMs recorded yet. apicv-trace sees VMs created after it was loaded,\n"
-		       "and older ones from their first inhibit change.\n");
+		printf("No VMs recorded yet. apicv-trace lists every VM kvm has when it is loaded\n"
+		       "(status: adoption=done) and every VM created after.\n");
 		vms_free(&v);
 		return EX_OK;
 	}

@@ -16,8 +16,13 @@
 #include "vms.h"
 #include "views.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct pvm {
 	const struct rec *vm;
@@ -26,9 +31,32 @@ struct pvm {
 	struct state st;
 };
 
+/* stdout, or --output's temporary file */
+static FILE *out;
+
 static void family(const char *name, const char *type, const char *help)
 {
-	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* vms status=: "live" or "exited" ("unknown" from a module without it) */
+static const char *vm_state(const struct rec *vm)
+{
+	if (rec_is(vm, "status", "live"))
+		return "live";
+	if (rec_is(vm, "status", "exited"))
+		return "exited";
+	return "unknown";
+}
+
+/*
+ * An exited VM runs no more, inhibited or not: its "now" gauges are 0, so
+ * that apicv_trace_vm_inhibited == 1 is an alert on live VMs only (its last
+ * mask stays in list/show; the counters keep its history).
+ */
+static int vm_exited(const struct rec *vm)
+{
+	return rec_is(vm, "status", "exited");
 }
 
 static void vm_labels(const struct pvm *p)
@@ -36,12 +64,16 @@ static void vm_labels(const struct pvm *p)
 	const char *pid = rec_str(p->vm, "pid");
 	uint64_t v;
 
-	fputs("{vm=", stdout);
-	prom_label(stdout, rec_str(p->vm, "vm"));
-	fputs(",pid=", stdout);
-	prom_label(stdout, pid && parse_u64(pid, &v) ? pid : "");
-	fputs(",comm=", stdout);
-	prom_label(stdout, strcmp(p->comm, "?") ? p->comm : "");
+	fputs("{vm=", out);
+	prom_label(out, rec_str(p->vm, "vm"));
+	fputs(",pid=", out);
+	prom_label(out, pid && parse_u64(pid, &v) ? pid : "");
+	fputs(",comm=", out);
+	prom_label(out, strcmp(p->comm, "?") ? p->comm : "");
+	fputs(",name=", out);
+	prom_label(out, vm_name(p->vm) ? vm_name(p->vm) : "");
+	fputs(",state=", out);
+	prom_label(out, vm_state(p->vm));
 }
 
 static int dup_reason(const struct state *st, size_t i)
@@ -77,7 +109,7 @@ static void reason_family(const struct pvm *pv, size_t n, enum rmetric m)
 			case R_INHIBITED:
 				if (!rec_is(r, "now", "set") && !rec_is(r, "now", "clear"))
 					continue;
-				a = rec_is(r, "now", "set");
+				a = rec_is(r, "now", "set") && !vm_exited(p->vm);
 				break;
 			case R_SECONDS:
 				if (!rec_u64(r, "inhibited_ms", &a))
@@ -92,20 +124,20 @@ static void reason_family(const struct pvm *pv, size_t n, enum rmetric m)
 			}
 			fputs(m == R_INHIBITED ? "apicv_trace_reason_inhibited" :
 			      m == R_SECONDS ? "apicv_trace_reason_inhibited_seconds_total" :
-			      "apicv_trace_reason_transitions_total", stdout);
+			      "apicv_trace_reason_transitions_total", out);
 			vm_labels(p);
-			fputs(",reason=", stdout);
-			prom_label(stdout, name);
+			fputs(",reason=", out);
+			prom_label(out, name);
 			if (m == R_SECONDS)
-				printf("} %llu.%03llu\n", (unsigned long long)(a / 1000),
+				fprintf(out, "} %llu.%03llu\n", (unsigned long long)(a / 1000),
 				       (unsigned long long)(a % 1000));
 			else
-				printf("} %llu\n", (unsigned long long)a);
+				fprintf(out, "} %llu\n", (unsigned long long)a);
 		}
 	}
 }
 
-int view_prom(const struct ctx *c)
+static int prom_body(const struct ctx *c)
 {
 	struct pvm *pv = NULL;
 	struct vms v;
@@ -116,7 +148,7 @@ int view_prom(const struct ctx *c)
 	rc = vms_read(c, &v);
 	family("apicv_trace_up", "gauge",
 	       "1 if the apicv_trace module's files could be read, else 0.");
-	printf("apicv_trace_up %d\n", rc ? 0 : 1);
+	fprintf(out, "apicv_trace_up %d\n", rc ? 0 : 1);
 	if (rc)
 		return rc;
 
@@ -165,12 +197,12 @@ int view_prom(const struct ctx *c)
 			if (hooked >= 0) {
 				family("apicv_trace_kvm_hooked", "gauge",
 				       "1 if the module's hooks into KVM are armed (status kvm=hooked), 0 if it waits for kvm.");
-				printf("apicv_trace_kvm_hooked %d\n", hooked);
+				fprintf(out, "apicv_trace_kvm_hooked %d\n", hooked);
 			}
 			if (complete >= 0) {
 				family("apicv_trace_hooks_complete", "gauge",
 				       "1 if every KVM function the module hooks is hooked (status coverage=full), 0 if some could not be (coverage=partial: see status).");
-				printf("apicv_trace_hooks_complete %d\n", complete);
+				fprintf(out, "apicv_trace_hooks_complete %d\n", complete);
 			}
 			file_free(&st);
 		}
@@ -178,15 +210,15 @@ int view_prom(const struct ctx *c)
 	}
 
 	family("apicv_trace_vm_inhibited", "gauge",
-	       "1 if APICv/AVIC is inhibited for the VM now (by any reason), 0 if active.");
+	       "1 if APICv/AVIC is inhibited for the VM now (by any reason), 0 if active or the VM has exited (state=\"exited\"): alert on apicv_trace_vm_inhibited == 1.");
 	for (i = 0; i < n; i++) {
 		const struct rec *vm = pv[i].vm;
 
 		if (!rec_is(vm, "apicv", "inhibited") && !rec_is(vm, "apicv", "active"))
 			continue;
-		fputs("apicv_trace_vm_inhibited", stdout);
+		fputs("apicv_trace_vm_inhibited", out);
 		vm_labels(&pv[i]);
-		printf("} %d\n", rec_is(vm, "apicv", "inhibited"));
+		fprintf(out, "} %d\n", rec_is(vm, "apicv", "inhibited") && !vm_exited(vm));
 	}
 	family("apicv_trace_vm_flapping", "gauge",
 	       "1 if some inhibit reason of the VM is flapping (set and cleared often).");
@@ -195,9 +227,9 @@ int view_prom(const struct ctx *c)
 
 		if (f < 0)
 			continue;
-		fputs("apicv_trace_vm_flapping", stdout);
+		fputs("apicv_trace_vm_flapping", out);
 		vm_labels(&pv[i]);
-		printf("} %d\n", f);
+		fprintf(out, "} %d\n", f);
 	}
 	family("apicv_trace_vm_lost_events_total", "counter",
 	       "Event records of the VM overwritten before they were read (aggregates stay exact).");
@@ -206,12 +238,12 @@ int view_prom(const struct ctx *c)
 
 		if (!rec_u64(pv[i].vm, "lost", &l))
 			continue;
-		fputs("apicv_trace_vm_lost_events_total", stdout);
+		fputs("apicv_trace_vm_lost_events_total", out);
 		vm_labels(&pv[i]);
-		printf("} %llu\n", (unsigned long long)l);
+		fprintf(out, "} %llu\n", (unsigned long long)l);
 	}
 	family("apicv_trace_reason_inhibited", "gauge",
-	       "1 if the reason is set for the VM now, 0 if it was seen but is clear.");
+	       "1 if the reason is set for the VM now, 0 if it was seen but is clear or the VM has exited.");
 	reason_family(pv, n, R_INHIBITED);
 	family("apicv_trace_reason_inhibited_seconds_total", "counter",
 	       "Total time the reason has been set for the VM, in seconds.");
@@ -226,4 +258,124 @@ int view_prom(const struct ctx *c)
 	free(pv);
 	vms_free(&v);
 	return EX_OK;
+}
+
+/*
+ * prom --output FILE: node_exporter's textfile collector may read FILE at
+ * any moment, so FILE is never written in place: the text goes to a
+ * temporary file in FILE's directory (same file system; its name does not
+ * end in .prom, so the collector ignores it), is fsync'd, and renamed over
+ * FILE. Every error removes the temporary file, and so does SIGINT,
+ * SIGTERM, SIGHUP or SIGQUIT (the handler unlinks it and dies of the
+ * signal; FILE stays as it was). A missing module is written too
+ * (apicv_trace_up 0, exit 3), so FILE never keeps stale samples.
+ */
+static char tmp_path[4096];
+static volatile sig_atomic_t have_tmp;
+static const int stop_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static void on_stop(int sig)
+{
+	if (have_tmp)
+		unlink(tmp_path);	/* async-signal-safe */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int prom_to_file(const struct ctx *c, const char *file)
+{
+	struct sigaction sa;
+	sigset_t block, orig;
+	const char *slash = strrchr(file, '/');
+	char dir[4096];
+	int fd, dfd, rc, err = 0;
+	size_t i;
+	FILE *f;
+
+	if (slash && !slash[1]) {
+		errmsg("--output %s: names a directory; give a file, e.g. "
+		       "%sapicv_trace.prom", file, file);
+		return EX_USAGE;
+	}
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == file)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
+	if ((size_t)snprintf(tmp_path, sizeof(tmp_path), "%s/.%s.tmp.XXXXXX", dir,
+			     slash ? slash + 1 : file) >= sizeof(tmp_path)) {
+		errmsg("--output %s: path too long", file);
+		return EX_USAGE;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	for (i = 0; i < sizeof(stop_sigs) / sizeof(stop_sigs[0]); i++) {
+		sigaddset(&sa.sa_mask, stop_sigs[i]);
+		sigaddset(&block, stop_sigs[i]);
+	}
+	for (i = 0; i < sizeof(stop_sigs) / sizeof(stop_sigs[0]); i++)
+		sigaction(stop_sigs[i], &sa, NULL);
+	/* created and recorded as one step, for the handler */
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	fd = mkostemp(tmp_path, O_CLOEXEC);
+	have_tmp = fd >= 0;
+	err = errno;
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+	if (fd < 0) {
+		errmsg("--output %s: cannot create a file in %s: %s\n"
+		       "  the directory must exist and be writable (it is where the file goes)",
+		       file, dir, strerror(err));
+		return EX_ERROR;
+	}
+	err = 0;
+	/* the collector usually runs as another user */
+	if (fchmod(fd, 0644))
+		err = errno;
+	f = err ? NULL : fdopen(fd, "w");
+	if (!f) {
+		if (!err)
+			err = errno;
+		close(fd);
+		rc = EX_ERROR;
+		goto fail;
+	}
+	out = f;
+	rc = prom_body(c);
+	out = stdout;
+	errno = 0;
+	if (fflush(f) || ferror(f) || fsync(fileno(f)))
+		err = errno ? errno : EIO;
+	if (fclose(f) && !err)
+		err = errno;
+	if (err)
+		goto fail;
+	if (rename(tmp_path, file)) {
+		err = errno;
+		goto fail;
+	}
+	have_tmp = 0;
+	/* the rename itself, on disk */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return rc;
+fail:
+	unlink(tmp_path);
+	have_tmp = 0;
+	errmsg("--output %s: %s (%s left as it was)", file, strerror(err), file);
+	return rc ? rc : EX_ERROR;
+}
+
+int view_prom(const struct ctx *c)
+{
+	out = stdout;
+	if (c->output)
+		return prom_to_file(c, c->output);
+	return prom_body(c);
 }

@@ -6,17 +6,26 @@
  * is there: the history supplies what an older module's state file lacks
  * (the last set and clear of each reason, the last APIC ID mismatch) and
  * the VMM's local APIC restores (lapic_set records).
+ *
+ * The text opens with a verdict: one line on whether AVIC is on and what
+ * keeps it off, and the one change to make first, for the reason that
+ * matters most; the details follow. --timeline draws the strips instead
+ * of the details (timeline.c).
  */
 #include "cmd.h"
 #include "files.h"
 #include "hints.h"
 #include "parse.h"
+#include "timeline.h"
 #include "util.h"
 #include "vms.h"
 #include "views.h"
 
+#include <langinfo.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum known { K_UNKNOWN, K_NEVER, K_KNOWN };
 
@@ -507,6 +516,178 @@ static void print_text(const struct ctx *c, const struct showdata *d,
 }
 
 /* ------------------------------------------------------------------ */
+/* the verdict                                                        */
+
+/*
+ * How much a reason matters, lower first: DISABLE turns AVIC off for the
+ * whole host and ABSENT (no in-kernel APIC) for the whole VM, whatever
+ * else is fixed; then a reason that keeps AVIC off for good (sticky: only
+ * a VM restart clears it); then one that is set and stays; a flapping
+ * one (IRQWIN is one by nature) last: it costs less, and often follows
+ * from the others.
+ */
+static int tier(const struct rec *r)
+{
+	const char *n = rec_str(r, "reason");
+
+	if (!n)
+		return 5;
+	if (!strcmp(n, "DISABLE") || !strcmp(n, "DISABLED"))
+		return 0;
+	if (!strcmp(n, "ABSENT"))
+		return 1;
+	if (rec_yesno(r, "sticky") == 1 || !strcmp(n, "APIC_BASE_MODIFIED") ||
+	    !strcmp(n, "PHYSICAL_ID_TOO_BIG") || !strcmp(n, "SEV"))
+		return 2;
+	if (rec_yesno(r, "flapping") == 1 || !strcmp(n, "IRQWIN"))
+		return 4;
+	return 3;
+}
+
+/* The reason that matters most among those set now (or, @set 0, flapping). */
+static const struct rinfo *primary(const struct showdata *d, int set)
+{
+	const struct rinfo *best = NULL;
+	uint64_t bm = 0, m;
+	size_t i;
+
+	for (i = 0; i < d->nreasons; i++) {
+		const struct rinfo *ri = &d->ri[i];
+
+		if (!ri->name)
+			continue;
+		if (set ? !rec_is(ri->r, "now", "set") :
+			  rec_yesno(ri->r, "flapping") != 1)
+			continue;
+		if (!rec_u64(ri->r, "inhibited_ms", &m))
+			m = 0;
+		if (!best || tier(ri->r) < tier(best->r) ||
+		    (tier(ri->r) == tier(best->r) && m > bm)) {
+			best = ri;
+			bm = m;
+		}
+	}
+	return best;
+}
+
+/*
+ * The local APIC restore (lapic_set record) that a set at @ns followed:
+ * KVM_SET_LAPIC sets the reason in the same ioctl, well within a second.
+ */
+static int restore_before(const struct showdata *d, uint64_t ns, uint64_t *at)
+{
+	size_t j;
+	uint64_t t;
+
+	for (j = d->ev.n; j-- > 0;) {
+		const struct rec *e = &d->ev.recs[j];
+
+		if (event_kind(e) != EV_RECORD || !rec_is(e, "event", "lapic_set") ||
+		    !rec_u64(e, "ns", &t) || t > ns)
+			continue;
+		if (ns - t >= 1000000000ULL)
+			return 0;
+		*at = t;
+		return 1;
+	}
+	return 0;
+}
+
+static void print_verdict(const struct ctx *c, const struct showdata *d,
+			  const char *key)
+{
+	const struct rec *h = &d->st.head;
+	const struct rinfo *p;
+	const char *nm = rec_str(h, "name");
+	char title[400], k[128], buf[256], dur[64];
+	uint64_t v;
+	int exited = rec_is(h, "status", "exited") ||
+		     (rec_u64(h, "exited_ns", &v) && v);
+	size_t i, n = 0;
+
+	clean_text(key, k, sizeof(k));
+	if (nm && strcmp(nm, "-"))
+		clean_text(nm, buf, sizeof(buf));
+	else if (rec_str(h, "comm"))
+		clean_text(rec_str(h, "comm"), buf, sizeof(buf));
+	else
+		vm_comm(c, d->vm, buf, sizeof(buf));
+	if (!strcmp(buf, "?"))
+		snprintf(title, sizeof(title), "VM %s", k);
+	else
+		snprintf(title, sizeof(title), "%s (%s)", buf, k);
+	printf("%s: %s", title, exited ? "exited, " : "");
+
+	p = primary(d, 1);
+	if (rec_is(h, "apicv", "inhibited") || p) {
+		printf("%s INHIBITED", c->apic_word);
+		if (rec_u64(h, "for_ms", &v)) {
+			dur_long(v, dur, sizeof(dur));
+			printf(" for %s%s", exited ? "its last " : "", dur);
+		}
+		printf(" by ");
+		if (p) {
+			clean_text(p->name, buf, sizeof(buf));
+			fputs(buf, stdout);
+			n = 1;
+		}
+		for (i = 0; i < d->nreasons; i++) {
+			const struct rinfo *ri = &d->ri[i];
+
+			if (ri == p || !ri->name || !rec_is(ri->r, "now", "set"))
+				continue;
+			clean_text(ri->name, buf, sizeof(buf));
+			printf("%s%s", n ? " and " : "", buf);
+			n++;
+		}
+		if (!n)
+			printf("%s", q(rec_str(h, "reasons")));
+		if (p && tier(p->r) == 2) {
+			const char *m = p->set.state == K_KNOWN ?
+					site_meaning(p->set.site) : NULL;
+			uint64_t r = 0;
+
+			printf(" (sticky: stays until the VM restarts");
+			if (p->set.state == K_KNOWN &&
+			    restore_before(d, p->set.ns, &r)) {
+				when_str(c, r, buf, sizeof(buf));
+				printf("; set at a reboot or restore: the VMM "
+				       "restored the local APIC at %s", buf);
+			} else if (m) {
+				clean_text(p->set.site, buf, sizeof(buf));
+				buf[strcspn(buf, "+")] = 0;
+				printf("; set by %s, i.e. %s", buf, m);
+			}
+			putchar(')');
+		} else if (p && rec_yesno(p->r, "flapping") == 1) {
+			printf(" (flapping)");
+		}
+		putchar('\n');
+		printf("First change: %s\n", p ? hint_first(p->name) :
+		       "see the reasons below.");
+		return;
+	}
+	if (!rec_is(h, "apicv", "active")) {
+		printf("%s state not known\n", c->apic_word);
+		printf("First change: none can be told from this state file.\n");
+		return;
+	}
+	printf("%s active", c->apic_word);
+	p = primary(d, 0);
+	if (p) {
+		clean_text(p->name, buf, sizeof(buf));
+		printf(", but %s is flapping", buf);
+		if (rec_u64(p->r, "changes_60s", &v))
+			printf(" (%llu changes in the last 60 s)",
+			       (unsigned long long)v);
+		putchar('\n');
+		printf("First change: %s\n", hint_first(p->name));
+		return;
+	}
+	printf("\nFirst change: none needed.\n");
+}
+
+/* ------------------------------------------------------------------ */
 /* JSON                                                               */
 
 static void json_last(const struct last *l)
@@ -556,6 +737,9 @@ static void print_json(const struct ctx *c, const struct showdata *d)
 		vm_comm(c, d->vm, comm, sizeof(comm));
 	fputs(",\"comm\":", stdout);
 	json_str(stdout, strcmp(comm, "?") ? comm : NULL);
+	/* the state head's name=, else the vms line's */
+	fputs(",\"name\":", stdout);
+	json_str(stdout, vm_name(h) ? vm_name(h) : vm_name(d->vm));
 	json_field_u64(stdout, h, "vcpus");
 	json_field_str(stdout, h, "status");
 	printf(",\"baseline\":%s", rec_yesno(h, "baseline") == 1 ? "true" : "false");
@@ -637,6 +821,17 @@ static void print_json(const struct ctx *c, const struct showdata *d)
 
 /* ------------------------------------------------------------------ */
 
+/* UTF-8 blocks unless --ascii, or the locale's character set is not UTF-8 */
+static int utf8(const struct ctx *c)
+{
+	const char *cs;
+
+	if (c->ascii || !setlocale(LC_CTYPE, ""))
+		return 0;
+	cs = nl_langinfo(CODESET);
+	return cs && (!strcasecmp(cs, "UTF-8") || !strcasecmp(cs, "utf8"));
+}
+
 int view_show(const struct ctx *c, const char *arg)
 {
 	struct showdata d;
@@ -683,14 +878,21 @@ int view_show(const struct ctx *c, const char *arg)
 		free(text);
 	}
 	analyse(c, &d);
-	if (c->json)
+	if (c->json) {
 		print_json(c, &d);
-	else
+	} else if (c->timeline) {
+		print_verdict(c, &d, key);
+		putchar('\n');
+		rc = timeline_print(c, &d.st, &d.ev, key, !utf8(c));
+	} else {
+		print_verdict(c, &d, key);
+		putchar('\n');
 		print_text(c, &d, key);
+	}
 	free(d.ri);
 	file_free(&d.ev);
 	state_free(&d.st);
 	free(key);
 	vms_free(&v);
-	return EX_OK;
+	return rc;
 }

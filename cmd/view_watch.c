@@ -6,7 +6,8 @@
  * opened O_NONBLOCK and waited on with ppoll(), with SIGINT and SIGTERM
  * blocked except inside ppoll(), so a signal ends the loop cleanly (exit
  * 0) and never interrupts a half-written line. A read of 0 bytes is the
- * end: the module is going away (or, with --dir, the copy ends).
+ * end: the module is going away (exit EX_GONE, 9), or, with --dir, the
+ * copy ends (exit 0).
  */
 #include "cmd.h"
 #include "files.h"
@@ -14,6 +15,7 @@
 #include "parse.h"
 #include "util.h"
 #include "views.h"
+#include "vms.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -32,24 +34,198 @@ static void on_signal(int sig)
 	stop_sig = sig;
 }
 
+/*
+ * --vm is resolved against vms once, at start (an unknown VM is a usage
+ * error, so a typo does not watch nothing forever): a VM key matches that
+ * VM; a pid, or a process name (comm), matches every VM of those processes,
+ * also ones they create later (keys are "<pid>-<fd>"); a VM name (vms
+ * name=) matches those VMs. A VM that does not exist yet cannot be named:
+ * watch everything, or its process once it runs.
+ */
 struct filter {
-	const char *vm;
-	int vm_is_pid;
+	int by_vm;
+	char **keys;		/* exact VM keys */
+	size_t nkeys;
+	char **pids;		/* key prefix "<pid>-" */
+	size_t npids;
 	const char *reasons;	/* comma-separated, or NULL */
 };
 
 static int match_vm(const struct filter *f, const char *key)
 {
-	size_t l;
+	size_t i, l;
 
-	if (!f->vm)
+	if (!f->by_vm)
 		return 1;
 	if (!key)
 		return 0;
-	if (!strcmp(f->vm, key))
-		return 1;
-	l = strlen(f->vm);
-	return f->vm_is_pid && !strncmp(key, f->vm, l) && key[l] == '-';
+	for (i = 0; i < f->nkeys; i++)
+		if (!strcmp(f->keys[i], key))
+			return 1;
+	for (i = 0; i < f->npids; i++) {
+		l = strlen(f->pids[i]);
+		if (!strncmp(key, f->pids[i], l) && key[l] == '-')
+			return 1;
+	}
+	return 0;
+}
+
+static void filter_free(struct filter *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nkeys; i++)
+		free(f->keys[i]);
+	for (i = 0; i < f->npids; i++)
+		free(f->pids[i]);
+	free(f->keys);
+	free(f->pids);
+}
+
+/* Add @s to @list unless there; 0, or -1 on ENOMEM. */
+static int add_str(char ***list, size_t *n, const char *s)
+{
+	char **nl, *d;
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (!strcmp((*list)[i], s))
+			return 0;
+	nl = realloc(*list, (*n + 1) * sizeof(**list));
+	if (!nl)
+		return -1;
+	*list = nl;
+	d = strdup(s);
+	if (!d)
+		return -1;
+	nl[(*n)++] = d;
+	return 0;
+}
+
+static int resolve_vm(const struct ctx *c, struct filter *f, const char *arg)
+{
+	struct vms v;
+	size_t i;
+	int rc, digits = *arg != '\0', oom = 0;
+	const char *p;
+
+	rc = vms_read(c, &v);
+	if (rc)
+		return rc;
+	f->by_vm = 1;
+	for (p = arg; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			digits = 0;
+	if (vms_find(&v, arg)) {
+		oom |= add_str(&f->keys, &f->nkeys, arg);
+	} else {
+		for (i = 0; i < v.n; i++) {
+			const struct rec *vm = v.vm[i];
+			const char *pid = rec_str(vm, "pid"), *key = rec_str(vm, "vm");
+			char comm[256];
+
+			vm_comm(c, vm, comm, sizeof(comm));
+			if (digits && rec_is(vm, "pid", arg))
+				oom |= add_str(&f->pids, &f->npids, arg);
+			else if (!digits && !strcmp(comm, arg) && pid)
+				oom |= add_str(&f->pids, &f->npids, pid);
+			if (!digits && key && vm_name(vm) && !strcmp(vm_name(vm), arg))
+				oom |= add_str(&f->keys, &f->nkeys, key);
+		}
+	}
+	if (oom) {
+		errmsg("out of memory");
+		rc = EX_ERROR;
+	} else if (!f->nkeys && !f->npids) {
+		errmsg("watch --vm %s: no such VM (a VM key, pid, process name or VM name"
+		       " of a VM in %s/vms).", arg, c->dir);
+		if (!v.n)
+			fprintf(stderr, "  apicv_trace has no VM recorded at all;"
+				" run watch without --vm to see VMs as they start.\n");
+		else
+			fprintf(stderr, "  Name one of these (key, pid, process, name,"
+				" status), or run watch without --vm:\n");
+		for (i = 0; i < v.n; i++) {
+			const struct rec *vm = v.vm[i];
+			char comm[256], key[256], name[256];
+
+			vm_comm(c, vm, comm, sizeof(comm));
+			clean_text(rec_str(vm, "vm") ? rec_str(vm, "vm") : "?", key, sizeof(key));
+			clean_text(vm_name(vm) ? vm_name(vm) : "-", name, sizeof(name));
+			fprintf(stderr, "  %-12s pid %-8s %-16s %-16s %s\n", key,
+				rec_str(vm, "pid") ? rec_str(vm, "pid") : "?", comm,
+				name[0] ? name : "-",
+				rec_str(vm, "status") ? rec_str(vm, "status") : "?");
+		}
+		rc = EX_USAGE;
+	}
+	vms_free(&v);
+	return rc;
+}
+
+/* Every name of --reason must be one the reasons file knows. */
+static int check_reasons(const struct ctx *c, const char *list)
+{
+	struct file rf;
+	char *text, name[128];
+	size_t len, i;
+	const char *p = list;
+	int rc, bad = 0;
+
+	rc = read_rel(c, "reasons", &text, &len, 0);
+	if (rc)
+		return rc;
+	if (file_parse(&rf, text, len)) {
+		free(text);
+		errmsg("out of memory");
+		return EX_ERROR;
+	}
+	free(text);
+	for (;;) {
+		size_t l = strcspn(p, ",");
+		int known = 0;
+
+		for (i = 0; i < rf.n && l; i++) {
+			const char *r = rec_str(&rf.recs[i], "reason");
+
+			known |= r && strlen(r) == l && !strncasecmp(p, r, l);
+		}
+		if (!known) {
+			bad = 1;
+			snprintf(name, sizeof(name), "%.*s", (int)(l < 100 ? l : 100), p);
+			break;
+		}
+		p += l;
+		if (!*p++)
+			break;
+	}
+	if (!bad) {
+		file_free(&rf);
+		return EX_OK;
+	}
+	if (name[0]) {
+		char clean[128];
+
+		clean_text(name, clean, sizeof(clean));
+		errmsg("watch --reason: unknown reason \"%s\". Known reasons (%s/reasons):",
+		       clean, c->dir);
+	} else {
+		errmsg("watch --reason: an empty reason name in the list. Known reasons"
+		       " (%s/reasons):", c->dir);
+	}
+	fputs(" ", stderr);
+	for (i = 0; i < rf.n; i++) {
+		const char *r = rec_str(&rf.recs[i], "reason");
+		char clean[128];
+
+		if (!r)
+			continue;
+		clean_text(r, clean, sizeof(clean));
+		fprintf(stderr, " %s", clean);
+	}
+	fputs("\n  (several: --reason A,B; case does not matter)\n", stderr);
+	file_free(&rf);
+	return EX_USAGE;
 }
 
 static int match_reason(const struct filter *f, const char *reason)
@@ -116,6 +292,8 @@ static void json_event(const struct rec *r)
 		json_u64(stdout, r, nums[i]);
 	}
 	json_field_str(stdout, r, "vm");
+	fputs(",\"name\":", stdout);
+	json_dash(r, "name");
 	json_field_u64(stdout, r, "vcpu");
 	json_field_u64(stdout, r, "cpu");
 	json_field_u64(stdout, r, "tid");
@@ -254,13 +432,21 @@ static void text_capped(const struct rec *r)
 	       "holds the newest 65536; vm/%s/events has them) ---\n", n, vm, vm);
 }
 
-static void handle_line(const struct ctx *c, const struct filter *f,
+/*
+ * @c is watch's own copy of the context: its clocks are read again when a
+ * live record is newer than them, so a wall clock stepped (NTP, date -s)
+ * since the start does not skew the times of later records.
+ */
+static void handle_line(struct ctx *c, const struct filter *f,
 			const char *line, size_t len)
 {
 	struct rec r;
+	uint64_t ns;
 
 	if (rec_parse(&r, line, len))
 		return;
+	if (c->live && rec_u64(&r, "ns", &ns) && ns > c->boot_now_ns)
+		clocks_read(c);
 	switch (event_kind(&r)) {
 	case EV_RECORD: {
 		const char *e = rec_str(&r, "event");
@@ -309,7 +495,7 @@ static void handle_line(const struct ctx *c, const struct filter *f,
 }
 
 /* Handle the complete lines in buf[0..*have); keep the rest. */
-static void drain_lines(const struct ctx *c, const struct filter *f, char *buf,
+static void drain_lines(struct ctx *c, const struct filter *f, char *buf,
 			size_t *have, int show)
 {
 	size_t start = 0;
@@ -332,20 +518,22 @@ int view_watch(const struct ctx *c, const char *vm, const char *reasons,
 	struct sigaction sa;
 	sigset_t block, orig;
 	struct filter f;
+	struct ctx wc = *c;
 	size_t cap = 65536, have = 0;
 	char *buf;
 	int fd, rc = EX_OK, skipping = new_only;
-	const char *p, *rel = "follow";
+	const char *rel = "follow";
 
 	memset(&f, 0, sizeof(f));
-	f.vm = vm;
 	f.reasons = reasons;
-	if (vm) {
-		f.vm_is_pid = *vm != '\0';
-		for (p = vm; *p; p++)
-			if (!isdigit((unsigned char)*p))
-				f.vm_is_pid = 0;
+	if (reasons && (rc = check_reasons(c, reasons)))
+		return rc;
+	if (vm && (rc = resolve_vm(c, &f, vm))) {
+		filter_free(&f);
+		return rc;
 	}
+	if (c->live)
+		clocks_read(&wc);
 	if (!c->live) {
 		/* a copy may have only the events snapshot: same format */
 		char path[4096];
@@ -358,11 +546,14 @@ int view_watch(const struct ctx *c, const char *vm, const char *reasons,
 		}
 	}
 	rc = open_rel(c, rel, &fd);
-	if (rc)
+	if (rc) {
+		filter_free(&f);
 		return rc;
+	}
 	buf = malloc(cap);
 	if (!buf) {
 		close(fd);
+		filter_free(&f);
 		errmsg("out of memory");
 		return EX_ERROR;
 	}
@@ -395,14 +586,20 @@ int view_watch(const struct ctx *c, const char *vm, const char *reasons,
 		n = read(fd, buf + have, cap - have);
 		if (n > 0) {
 			have += (size_t)n;
-			drain_lines(c, &f, buf, &have, !skipping);
+			drain_lines(&wc, &f, buf, &have, !skipping);
 			continue;
 		}
 		if (n == 0) {
 			if (have && !skipping)	/* a last line without newline */
-				handle_line(c, &f, buf, have);
-			if (c->live)
-				errmsg("follow ended: the module is being unloaded");
+				handle_line(&wc, &f, buf, have);
+			if (c->live) {
+				/* not a normal end: a script must see it */
+				errmsg("follow ended: the apicv_trace module was unloaded"
+				       " while watching (exit %d).\n"
+				       "  to go on: modprobe apicv_trace, then run watch again",
+				       EX_GONE);
+				rc = EX_GONE;
+			}
 			break;
 		}
 		if (errno == EINTR)
@@ -422,5 +619,6 @@ int view_watch(const struct ctx *c, const char *vm, const char *reasons,
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	free(buf);
 	close(fd);
+	filter_free(&f);
 	return rc;
 }

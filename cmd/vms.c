@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vms.c - the vms file: reading it, and finding a VM in it by key, or by
- * pid or process name when exactly one VM has it.
+ * vms.c - the vms file: reading it, and finding a VM in it by key, by the
+ * name its VMM gave it, or by pid or process name when exactly one VM has
+ * it.
  */
 #include "vms.h"
 #include "files.h"
@@ -39,11 +40,15 @@ static void list_known(const struct ctx *c, const struct vms *v, const char *arg
 		const struct rec *vm = v->vm[i];
 		char comm[256], key[256];
 
+		char name[256];
+
 		vm_comm(c, vm, comm, sizeof(comm));
-		if (only_matching && !(rec_is(vm, "pid", arg) || !strcmp(comm, arg)))
+		clean_text(vm_name(vm) ? vm_name(vm) : "-", name, sizeof(name));
+		if (only_matching && !(rec_is(vm, "pid", arg) || !strcmp(comm, arg) ||
+				       !strcmp(name, arg)))
 			continue;
 		clean_text(rec_str(vm, "vm"), key, sizeof(key));
-		fprintf(stderr, "  %-12s pid %-8s %-16s %s\n", key,
+		fprintf(stderr, "  %-12s %-16s pid %-8s %-16s %s\n", key, name,
 			rec_str(vm, "pid") ? rec_str(vm, "pid") : "?", comm,
 			rec_str(vm, "status") ? rec_str(vm, "status") : "?");
 	}
@@ -59,6 +64,21 @@ const struct rec *vm_lookup(const struct ctx *c, const struct vms *v,
 
 	*code = EX_OK;
 	found = vms_find(v, arg);
+	if (found)
+		return found;
+	/*
+	 * By name: a VM restarted by its VMM is a new VM with the same name;
+	 * the one that runs now is meant, else the one that exited last
+	 * (vms lists VMs in creation order).
+	 */
+	for (i = 0; i < v->n; i++) {
+		const char *name = vm_name(v->vm[i]);
+
+		if (!name || strcmp(name, arg))
+			continue;
+		if (!found || !rec_is(found, "status", "live"))
+			found = v->vm[i];
+	}
 	if (found)
 		return found;
 	for (p = arg; *p; p++)
@@ -86,7 +106,7 @@ const struct rec *vm_lookup(const struct ctx *c, const struct vms *v,
 		errmsg("no VM \"%s\": apicv_trace has no VM recorded at all", arg);
 		return NULL;
 	}
-	errmsg("no VM \"%s\". Known VMs (key, pid, process, status):", arg);
+	errmsg("no VM \"%s\". Known VMs (key, name, pid, process, status):", arg);
 	list_known(c, v, arg, 0);
 	return NULL;
 }

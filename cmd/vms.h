@@ -12,7 +12,8 @@
 int vms_read(const struct ctx *c, struct vms *v);
 
 /*
- * Find a VM by key, or by pid or process name when exactly one VM has it.
+ * Find a VM by key, by its name (the live one, else the last listed), or
+ * by pid or process name when exactly one VM has it.
  * On failure prints the known VMs and returns NULL, *code set.
  */
 const struct rec *vm_lookup(const struct ctx *c, const struct vms *v,

@@ -50,6 +50,7 @@
 /* ---------------------------------------------------------------- */
 
 #define AT_KEY_LEN 32
+#define AT_VMNAME_LEN 64	/* the VMM's -name for the VM (vmname.h) */
 #define AT_SPARES 32	/* VM creations absorbed before the worker refills */
 
 /*
@@ -63,6 +64,11 @@
 #define AT_FLAP_MIN	6
 
 /* KVM's name for a VM (at_vm.raw_key), published once. */
+enum at_name_state {
+	AT_NAME_NONE,		/* not read yet */
+	AT_NAME_DONE,		/* read: name[] holds it, or "" for none */
+};
+
 enum at_key_state {
 	AT_KEY_NONE,		/* not known yet */
 	AT_KEY_WRITING,		/* one CPU is copying it */
@@ -91,6 +97,12 @@ struct at_vm {
 	u64 created_ns;
 	u64 exited_ns;			/* 0 while live */
 	bool baseline;			/* predates the module */
+	/*
+	 * The VMM's name for the VM, read once by the worker from the VMM's
+	 * command line (vmname.h); published by name_state.
+	 */
+	int name_state;			/* enum at_name_state */
+	char name[AT_VMNAME_LEN];
 
 	/* Aggregates: exact, never lost when the ring wraps. */
 	unsigned long mask;		/* current inhibit mask */
@@ -139,6 +151,7 @@ struct at_vm {
 struct at_stats {
 	atomic64_t untracked;		/* events for VMs we could not track */
 	atomic64_t vms_created;
+	atomic64_t vms_adopted;		/* found running when kvm was hooked */
 	atomic64_t vms_exited;
 	atomic64_t vms_freed;
 	atomic64_t pool_empty;		/* no spare VM record on the event path */
@@ -166,6 +179,8 @@ unsigned int at_kvm_gen(void);
 struct at_vm *at_vm_lookup(const struct kvm *kvm);
 struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm, unsigned long mask);
 struct at_vm *at_vm_create(const struct kvm *kvm);
+struct at_vm *at_vm_adopt(const struct kvm *kvm, unsigned long mask,
+			  pid_t pid, const char *comm, bool *fresh);
 void at_vm_retire(struct at_vm *vm, const struct kvm *kvm);
 void at_vm_note_key(struct at_vm *vm, const struct kvm *kvm);
 void at_vm_note_vcpus(struct at_vm *vm, const struct kvm *kvm);
@@ -178,7 +193,8 @@ void at_vm_record_request(struct at_vm *vm, struct at_rec *rec);
 
 /* readers: per-VM facts and aggregates */
 void at_vm_key(const struct at_vm *vm, char *out);
-void at_vm_key_by_id(unsigned int id, char *out);
+void at_vm_key_by_id(unsigned int id, char *out, char *name, size_t name_len);
+const char *at_vm_name(const struct at_vm *vm);
 void at_vm_kvm_key(const struct at_vm *vm, char *out, size_t len);
 bool at_vm_key_known(const struct at_vm *vm);
 u64 at_vm_lost(const struct at_vm *vm);
@@ -267,6 +283,8 @@ unsigned int at_hooks_maxactive(unsigned int id);
 int at_hooks_init(void);
 void at_hooks_exit(void);
 void at_hooks_attach(at_running_vcpu_fn running_vcpu);
+unsigned int at_hooks_adopt_running(struct list_head *vm_list,
+				    struct mutex *kvm_lock);
 void at_hooks_detach(void);
 bool at_hooks_vcpu_known(void);
 void at_hooks_bind(unsigned int id, const struct at_cand *c);
@@ -300,6 +318,7 @@ const char *at_probes_coverage(void);
 unsigned long at_probes_armed(void);
 bool at_probes_see_inhibits(void);
 const char *at_probes_lockdown(void);	/* "none", "integrity", "confidentiality" */
+const char *at_probes_adoption(void);	/* "waiting", "done", "unavailable" */
 void at_probes_disarm_refused(void);	/* worker: hooks that refused their arguments */
 
 /* ---------------------------------------------------------------- */

@@ -34,7 +34,7 @@
 #include "apicv_trace.h"
 #include "format.h"
 
-#define AT_LINE_MAX 400
+#define AT_LINE_MAX 512
 
 /*
  * Every file is read-only (0444), but mode bits do not stop root (and
@@ -136,15 +136,22 @@ static void at_format_comm(char *out, const char *comm)
 	at_format_word(out, 16, comm);
 }
 
-static int at_format_rec(char *buf, size_t len, const struct at_rec *r,
-			 const char *key)
+/* A VM's name as a value: sanitised like comm, - when it has none. */
+static void at_format_name(char *out, const char *name)
 {
-	char site[64], comm[16], vcpu[12], bit[8];
+	at_format_word(out, AT_VMNAME_LEN, name);
+}
+
+static int at_format_rec(char *buf, size_t len, const struct at_rec *r,
+			 const char *key, const char *vmname)
+{
+	char site[64], comm[16], vcpu[12], bit[8], name[AT_VMNAME_LEN];
 	const char *reason = "-";
 	int n;
 
 	at_format_site(site, sizeof(site), r);
 	at_format_comm(comm, r->comm);
+	at_format_name(name, vmname);
 	if (r->vcpu == AT_NO_VCPU)
 		strscpy(vcpu, "-", sizeof(vcpu));
 	else
@@ -156,7 +163,7 @@ static int at_format_rec(char *buf, size_t len, const struct at_rec *r,
 		reason = at_reason_name(r->bit);
 	}
 	n = scnprintf(buf, len, AT_FMT_EVENT,
-		      r->gseq, r->ns, key, vcpu, r->cpu, r->tid, comm,
+		      r->gseq, r->ns, key, name, vcpu, r->cpu, r->tid, comm,
 		      r->event < AT_EV_MAX ? at_event_names[r->event] : "?",
 		      reason, bit, r->old_mask, r->new_mask,
 		      r->result < AT_RES_MAX ? at_result_names[r->result] : "?",
@@ -226,6 +233,7 @@ static void at_mask_names(struct seq_file *m, unsigned long mask)
 
 struct at_snap_vm {
 	char key[AT_KEY_LEN];
+	char name[AT_VMNAME_LEN];
 	u64 lost;
 	u64 capped;		/* readable records left out: over AT_SNAP_MAX */
 	size_t room;		/* records this VM may add to the snapshot */
@@ -319,6 +327,7 @@ static void at_snap_vm(struct at_snap *s, const struct at_vm *vm, size_t room)
 	u64 first = max(at_ring_first(ring), floor);
 
 	at_vm_key(vm, sv->key);
+	strscpy(sv->name, at_vm_name(vm), sizeof(sv->name));
 	sv->lost = first - floor;
 	for (pos = first; pos < head && room; pos++) {
 		if (!(pos % 1024))
@@ -452,7 +461,7 @@ static int at_snap_show(struct seq_file *m, void *v)
 	/* newest first in recs[]: the oldest is printed first */
 	sr = &s->recs[s->nvms + s->nrecs - 1 - i];
 	at_format_rec(s->line, sizeof(s->line), &sr->rec,
-		      s->vms[sr->vmi].key);
+		      s->vms[sr->vmi].key, s->vms[sr->vmi].name);
 	seq_puts(m, s->line);
 	return 0;
 }
@@ -528,12 +537,13 @@ static int at_state_show(struct seq_file *m, void *unused)
 	u64 end = READ_ONCE(vm->exited_ns) ?: at_now();
 	u64 life = at_ns_between(vm->created_ns, end);
 	struct at_mismatch mm;
-	char comm[16], site[64];
+	char comm[16], site[64], name[AT_VMNAME_LEN];
 	unsigned int b;
 
 	at_format_comm(comm, vm->comm);
+	at_format_name(name, at_vm_name(vm));
 	seq_printf(m, AT_FMT_STATE_HEAD,
-		   vm->key, vm->id, vm->pid, comm, READ_ONCE(vm->nr_vcpus),
+		   vm->key, vm->id, vm->pid, comm, name, READ_ONCE(vm->nr_vcpus),
 		   READ_ONCE(vm->exited_ns) ? "exited" : "live",
 		   vm->baseline ? AT_FMT_STATE_HEAD_BASELINE : "");
 	seq_printf(m, AT_FMT_STATE_HEAD_APICV,
@@ -585,7 +595,7 @@ AT_DEFINE_SHOW_RO(at_state);
 
 static int at_vms_show(struct seq_file *m, void *unused)
 {
-	char key[AT_KEY_LEN], comm[16];
+	char key[AT_KEY_LEN], comm[16], name[AT_VMNAME_LEN];
 	struct at_vm *vm;
 
 	mutex_lock(&at_vm_mutex);
@@ -596,6 +606,7 @@ static int at_vms_show(struct seq_file *m, void *unused)
 
 		at_vm_key(vm, key);
 		at_format_comm(comm, vm->comm);
+		at_format_name(name, at_vm_name(vm));
 		seq_printf(m, AT_FMT_VMS,
 			   key, vm->pid, comm, READ_ONCE(vm->nr_vcpus),
 			   at_apicv_word(mask),
@@ -606,7 +617,8 @@ static int at_vms_show(struct seq_file *m, void *unused)
 			   atomic64_read(&vm->transitions),
 			   at_ring_head(vm->ring), at_vm_lost(vm),
 			   exited ? "exited" : "live",
-			   at_vm_flapping(vm, exited ?: at_now()) ? "yes" : "no");
+			   at_vm_flapping(vm, exited ?: at_now()) ? "yes" : "no",
+			   name);
 		cond_resched();
 	}
 	mutex_unlock(&at_vm_mutex);
@@ -704,10 +716,11 @@ static int at_status_show(struct seq_file *m, void *unused)
 		   atomic64_read(&at_stats.untracked), lost);
 	seq_printf(m, AT_FMT_STATUS_VMS,
 		   live, exited, atomic64_read(&at_stats.vms_created),
+		   atomic64_read(&at_stats.vms_adopted),
 		   atomic64_read(&at_stats.vms_freed),
 		   atomic64_read(&at_stats.pool_empty),
 		   atomic64_read(&at_stats.alloc_failed),
-		   atomic64_read(&at_stats.dirs_failed));
+		   atomic64_read(&at_stats.dirs_failed), at_probes_adoption());
 	seq_printf(m, AT_FMT_STATUS_FOLLOW,
 		   at_ring_capacity(at_stream), atomic_read(&at_followers));
 	seq_printf(m, AT_FMT_STATUS_MEMORY, atomic_long_read(&at_stats.mem_bytes));
@@ -809,7 +822,7 @@ static bool at_follow_lost(struct at_follower *f, u64 n)
  */
 static bool at_follow_next(struct at_follower *f, u64 *due_ns)
 {
-	char key[AT_KEY_LEN];
+	char key[AT_KEY_LEN], name[AT_VMNAME_LEN];
 	u64 n = 0;
 
 	*due_ns = 0;
@@ -818,8 +831,9 @@ static bool at_follow_next(struct at_follower *f, u64 *due_ns)
 			       &n)) {
 	case AT_RING_STEP_REC:
 		f->cursor++;
-		at_vm_key_by_id(f->rec.vm_id, key);
-		f->len = at_format_rec(f->line, sizeof(f->line), &f->rec, key);
+		at_vm_key_by_id(f->rec.vm_id, key, name, sizeof(name));
+		f->len = at_format_rec(f->line, sizeof(f->line), &f->rec, key,
+				       name);
 		f->off = 0;
 		return true;
 	case AT_RING_STEP_LOST:

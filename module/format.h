@@ -27,6 +27,7 @@
 	X(seq,	    "global sequence number, orders all VMs' records")	\
 	X(ns,	    "CLOCK_BOOTTIME of the event, nanoseconds")		\
 	X(vm,	    "the VM's key (vms, vm/<key>/)")			\
+	X(name,	    "the name its VMM gave the VM (-name), or -")	\
 	X(vcpu,	    "vCPU id the event ran on, or -")			\
 	X(cpu,	    "host CPU")						\
 	X(tid,	    "host thread id")					\
@@ -51,7 +52,7 @@
 	X(missed,   "yes: a change whose setter call was not seen")
 
 #define AT_FMT_EVENT							\
-	"seq=%llu ns=%llu vm=%s vcpu=%s cpu=%u tid=%u comm=%s event=%s reason=%s bit=%s old=0x%llx new=0x%llx result=%s site=%s"
+	"seq=%llu ns=%llu vm=%s name=%s vcpu=%s cpu=%u tid=%u comm=%s event=%s reason=%s bit=%s old=0x%llx new=0x%llx result=%s site=%s"
 #define AT_FMT_EVENT_APIC_ID		" vcpu_id=%d xapic_id=%u match=%s"
 #define AT_FMT_EVENT_APIC_ID_UNREAD	" vcpu_id=%d xapic_id=? match=?"
 #define AT_FMT_EVENT_INHIBIT		" inhibit=%s"
@@ -102,12 +103,13 @@
 	X(events,	"records written")				\
 	X(lost,		"records lost")					\
 	X(status,	"live exited")					\
-	X(flapping,	"yes if a reason changed often in the last minute")
+	X(flapping,	"yes if a reason changed often in the last minute") \
+	X(name,		"the name its VMM gave the VM (-name), or -")
 
 #define AT_FMT_VMS							\
 	"vm=%s pid=%d comm=%s vcpus=%u apicv=%s for_ms=%llu mask=0x%lx reasons="
 #define AT_FMT_VMS_TAIL							\
-	" transitions=%lld events=%llu lost=%llu status=%s flapping=%s\n"
+	" transitions=%lld events=%llu lost=%llu status=%s flapping=%s name=%s\n"
 
 /* ---------------------------------------------------------------- */
 /* vm/<key>/state: three header lines, reason= lines, a mismatch line */
@@ -118,6 +120,7 @@
 	X(id,		"module serial of the VM")			\
 	X(pid,		"pid of the VMM that created it")		\
 	X(comm,		"thread that created it, sanitised")		\
+	X(name,		"the name its VMM gave the VM (-name), or -")	\
 	X(vcpus,	"vCPUs created")				\
 	X(status,	"live exited")					\
 	X(baseline,	"yes: the VM predates the module")		\
@@ -135,7 +138,7 @@
 	X(flapping,	"yes if a reason changed often in the last minute")
 
 #define AT_FMT_STATE_HEAD						\
-	"vm=%s id=%u pid=%d comm=%s vcpus=%u status=%s%s\n"
+	"vm=%s id=%u pid=%d comm=%s name=%s vcpus=%u status=%s%s\n"
 #define AT_FMT_STATE_HEAD_BASELINE	" baseline=yes"
 #define AT_FMT_STATE_HEAD_APICV						\
 	"apicv=%s since_ns=%llu for_ms=%llu mask=0x%lx reasons="
@@ -208,6 +211,8 @@
 	X(vms_live,	"VMs live")					\
 	X(vms_exited,	"VMs exited, still listed")			\
 	X(vms_created,	"VMs ever tracked")				\
+	X(vms_adopted,	"VMs found running when kvm was hooked")	\
+	X(adoption,	"done unavailable waiting: VMs listed when kvm is hooked") \
 	X(vms_freed,	"VM records freed")				\
 	X(pool_empty,	"no spare VM record on the event path")	\
 	X(alloc_failed,	"VM records that could not be allocated")	\
@@ -230,7 +235,7 @@
 #define AT_FMT_STATUS_RUNNING	"running_vcpu=%s reqs_full=%lld\n"
 #define AT_FMT_STATUS_EVENTS	"events=%llu untracked=%lld lost=%llu\n"
 #define AT_FMT_STATUS_VMS						\
-	"vms_live=%llu vms_exited=%llu vms_created=%lld vms_freed=%lld pool_empty=%lld alloc_failed=%lld dirs_failed=%lld\n"
+	"vms_live=%llu vms_exited=%llu vms_created=%lld vms_adopted=%lld vms_freed=%lld pool_empty=%lld alloc_failed=%lld dirs_failed=%lld adoption=%s\n"
 #define AT_FMT_STATUS_FOLLOW	"follow_capacity=%llu follow_readers=%d\n"
 #define AT_FMT_STATUS_MEMORY	"memory_bytes=%ld\n"
 #define AT_FMT_STATUS_PARAMS	"ring_size=%u max_vms=%u max_exited=%u log_noop=%s\n"

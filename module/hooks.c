@@ -14,7 +14,9 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitmap.h>
+#include <linux/delay.h>
 #include <linux/kprobes.h>
+#include <linux/pid_namespace.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -1193,6 +1195,94 @@ void at_hooks_attach(at_running_vcpu_fn running_vcpu)
 {
 	WRITE_ONCE(at_running_vcpu, running_vcpu);
 	WRITE_ONCE(at_lapic_vcpu_off, -1);
+}
+
+/* The name of thread @pid (global pid), or "?" when it is gone. */
+static void at_task_comm(pid_t pid, char (*comm)[TASK_COMM_LEN])
+{
+	struct task_struct *t;
+
+	strscpy(*comm, "?", sizeof(*comm));
+	rcu_read_lock();
+	t = pid_task(find_pid_ns(pid, &init_pid_ns), PIDTYPE_PID);
+	if (t)
+		get_task_comm(*comm, t);
+	rcu_read_unlock();
+}
+
+/* Passes over KVM's VM list at most, 10 ms apart, while a VM waits */
+#define AT_ADOPT_PASSES	100
+
+/*
+ * One pass over KVM's VM list under KVM's own kvm_lock, which
+ * kvm_create_vm() and kvm_destroy_vm() take to add and remove a VM: every
+ * VM on @vm_list is alive while it is held. Adopts each VM not tracked
+ * yet, KVM's mask as it stands as its baseline. Returns how many it
+ * adopted; *@wait: a VM waits for a spare record (the worker refills) or
+ * for its pid (KVM sets it just after listing the VM). @last: count those
+ * as untracked instead; they are adopted at their next event.
+ */
+static unsigned int at_adopt_pass(struct list_head *vm_list,
+				  struct mutex *kvm_lock, bool last, bool *wait)
+{
+	unsigned int n = 0;
+	struct kvm *kvm;
+
+	*wait = false;
+	mutex_lock(kvm_lock);
+	list_for_each_entry(kvm, vm_list, vm_list) {
+		pid_t pid = at_kvm_pid(kvm);
+		char comm[TASK_COMM_LEN];
+		struct at_vm *vm = NULL;
+		bool fresh = false;
+
+		if (pid) {
+			at_task_comm(pid, &comm);
+			/* the VM hash is RCU-sched, the ring per CPU: as in a probe */
+			preempt_disable();
+			vm = at_vm_adopt(kvm, at_kvm_mask(kvm), pid, comm, &fresh);
+			if (vm)
+				at_vm_note_key(vm, kvm);
+			preempt_enable();
+		}
+		if (vm) {
+			n += fresh;
+			continue;
+		}
+		if (!at_kvm_alive(kvm))
+			continue;	/* being destroyed */
+		if (last)
+			atomic64_inc(&at_stats.untracked);
+		*wait = true;
+	}
+	mutex_unlock(kvm_lock);
+	return n;
+}
+
+/*
+ * Adopt every VM KVM has (process context, once the hooks are armed), so
+ * that a VM that predates the module is listed at once, not at its next
+ * event. A VM created meanwhile is the hooks'. Never sleeps under
+ * kvm_lock: a pass that leaves a VM waiting is repeated after 10 ms
+ * (adopting is idempotent), at most AT_ADOPT_PASSES times. Returns how
+ * many VMs were adopted.
+ */
+unsigned int at_hooks_adopt_running(struct list_head *vm_list,
+				    struct mutex *kvm_lock)
+{
+	unsigned int n = 0, pass;
+	bool wait = true;
+
+	for (pass = 0; wait && pass < AT_ADOPT_PASSES; pass++) {
+		if (pass) {
+			at_vm_kick();	/* the worker refills the spares */
+			msleep(10);
+		}
+		n += at_adopt_pass(vm_list, kvm_lock,
+				   pass + 1 == AT_ADOPT_PASSES, &wait);
+	}
+	atomic64_add(n, &at_stats.vms_adopted);
+	return n;
 }
 
 /* After every probe is unregistered, which waited for running handlers. */

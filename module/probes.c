@@ -523,6 +523,70 @@ const char *at_probes_lockdown(void)
 	return READ_ONCE(at_lockdown);
 }
 
+/*
+ * Adopting the VMs that predate the hooks needs KVM's list of VMs and the
+ * lock that guards it: data, found by name without linking to kvm. A
+ * kprobe planted on a data symbol resolves it (through kallsyms, which
+ * has kvm's data with CONFIG_KALLSYMS_ALL, as in every major
+ * distribution's kernel) and is then refused as not text (-EINVAL), with
+ * kp.addr filled in: 5.10 to 7.3 alike (register_kprobe() sets it before
+ * check_kprobe_address_safe()). No function is called through a pointer
+ * for this: kallsyms_lookup_name() is not exported and, sealed under IBT,
+ * would trap if called indirectly. "kvm:" keeps the look-up to kvm's own
+ * symbols (another module may have a static of the same name). Anything
+ * else, and the VMs are adopted at their next event, as the hooks always
+ * do (status: adoption=unavailable).
+ */
+static void *at_resolve_data(const char *name)
+{
+	struct kprobe kp = AT_LOOKUP_KPROBE(name);
+	int err = register_kprobe(&kp);
+
+	if (!err) {		/* text: not what was asked for */
+		unregister_kprobe(&kp);
+		return NULL;
+	}
+	if (err != -EINVAL || !IS_ALIGNED((unsigned long)kp.addr, sizeof(long)))
+		return NULL;
+	return kp.addr;
+}
+
+#if IS_BUILTIN(CONFIG_KVM)
+#define AT_KVM_DATA(sym)	sym
+#else
+#define AT_KVM_DATA(sym)	"kvm:" sym
+#endif
+
+static const char *at_adoption = "waiting";
+
+static void at_adopt_running(void)
+{
+	struct list_head *vm_list = at_resolve_data(AT_KVM_DATA("vm_list"));
+	struct mutex *kvm_lock = at_resolve_data(AT_KVM_DATA("kvm_lock"));
+	struct list_head *next, *prev;
+	unsigned int n;
+
+	/* a list head whose neighbours point back at it, or nothing */
+	if (!vm_list || !kvm_lock ||
+	    copy_from_kernel_nofault(&next, &vm_list->next, sizeof(next)) ||
+	    copy_from_kernel_nofault(&prev, &next->prev, sizeof(prev)) ||
+	    prev != vm_list) {
+		WRITE_ONCE(at_adoption, "unavailable");
+		pr_info("kvm's VM list is not in kallsyms: VMs that predate the hooks are listed at their next event\n");
+		return;
+	}
+	n = at_hooks_adopt_running(vm_list, kvm_lock);
+	WRITE_ONCE(at_adoption, "done");
+	if (n)
+		pr_info("adopted %u running VM(s), each with KVM's inhibit mask as it stands\n",
+			n);
+}
+
+const char *at_probes_adoption(void)
+{
+	return READ_ONCE(at_adoption);
+}
+
 /* Caller holds at_probes_mutex. */
 static int at_arm_all(void)
 {
@@ -536,6 +600,7 @@ static int at_arm_all(void)
 		for (i = 0; i < AT_NR_HOOKS; i++)
 			at_probes[i].state = AT_PROBE_LOCKDOWN;
 		pr_warn("kernel lockdown (confidentiality) forbids kprobes: no hook armed\n");
+		WRITE_ONCE(at_adoption, "unavailable");
 		return -EPERM;
 	}
 	at_reasons_from_kernel();
@@ -555,6 +620,11 @@ static int at_arm_all(void)
 			setter->base ? setter->sym : setter->cands, setter->err);
 	else
 		pr_info("tracing KVM APICv inhibits via %s\n", setter->sym);
+	/* only with the setter armed: an adopted VM must be followed */
+	if (setter->state == AT_PROBE_ARMED)
+		at_adopt_running();
+	else
+		WRITE_ONCE(at_adoption, "unavailable");
 	return 0;
 }
 
@@ -570,6 +640,7 @@ static void at_disarm_all(void)
 	}
 	/* unregister_*probe() waited for running handlers to finish */
 	at_hooks_detach();
+	WRITE_ONCE(at_adoption, "waiting");
 }
 
 /*

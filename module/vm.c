@@ -159,7 +159,8 @@ NOKPROBE_SYMBOL(at_give_back);
  * adopt it), or NULL when no record is available.
  */
 static struct at_vm *at_vm_insert(const struct kvm *kvm, bool baseline,
-				   unsigned long mask, bool *fresh)
+				   unsigned long mask, pid_t pid,
+				   const char *comm, bool *fresh)
 {
 	struct at_vm *vm, *old, *stale = NULL;
 	unsigned long flags;
@@ -191,8 +192,8 @@ static struct at_vm *at_vm_insert(const struct kvm *kvm, bool baseline,
 	vm->created_ns = at_now();
 	vm->mask_since_ns = vm->created_ns;
 	vm->baseline = baseline;
-	vm->pid = current->pid;
-	memcpy(vm->comm, current->comm, sizeof(vm->comm));
+	vm->pid = pid;
+	memcpy(vm->comm, comm, sizeof(vm->comm));	/* TASK_COMM_LEN bytes */
 	vm->comm[sizeof(vm->comm) - 1] = '\0';
 	vm->mask = mask;	/* before it is visible: see at_vm_get_or_adopt() */
 	for_each_set_bit(b, &mask, AT_MAX_BITS)
@@ -215,9 +216,44 @@ struct at_vm *at_vm_create(const struct kvm *kvm)
 {
 	bool fresh;
 
-	return at_vm_insert(kvm, false, 0, &fresh);
+	return at_vm_insert(kvm, false, 0, current->pid, current->comm, &fresh);
 }
 NOKPROBE_SYMBOL(at_vm_create);
+
+/* A baseline record for a VM first seen now, KVM's mask as it stands. */
+static void at_vm_baseline(struct at_vm *vm, const struct kvm *kvm,
+			   unsigned long mask)
+{
+	struct at_rec rec;
+
+	at_vm_note_vcpus(vm, kvm);
+	at_rec_init(&rec, AT_EV_BASELINE);
+	rec.old_mask = mask;
+	rec.new_mask = mask;
+	at_vm_record(vm, &rec);
+}
+NOKPROBE_SYMBOL(at_vm_baseline);
+
+/*
+ * A VM found on KVM's list when the hooks armed (process context, under
+ * kvm_lock: hooks.c): adopted with KVM's @mask as its baseline, owned by
+ * the VMM thread @pid that created it, @comm its name (TASK_COMM_LEN
+ * bytes). *@fresh: it was not tracked yet.
+ */
+struct at_vm *at_vm_adopt(const struct kvm *kvm, unsigned long mask,
+			  pid_t pid, const char *comm, bool *fresh)
+{
+	struct at_vm *vm;
+
+	*fresh = false;
+	vm = at_vm_lookup(kvm);
+	if (vm || !at_kvm_alive(kvm))
+		return vm;
+	vm = at_vm_insert(kvm, true, mask, pid, comm, fresh);
+	if (vm && *fresh)
+		at_vm_baseline(vm, kvm, mask);
+	return vm;
+}
 
 /*
  * The VM for @kvm; a VM that existed before the module loaded is adopted
@@ -229,7 +265,6 @@ NOKPROBE_SYMBOL(at_vm_create);
 struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm, unsigned long mask)
 {
 	struct at_vm *vm = at_vm_lookup(kvm);
-	struct at_rec rec;
 	bool fresh;
 
 	if (vm)
@@ -238,18 +273,13 @@ struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm, unsigned long mask)
 		atomic64_inc(&at_stats.untracked);
 		return NULL;
 	}
-	vm = at_vm_insert(kvm, true, mask, &fresh);
+	vm = at_vm_insert(kvm, true, mask, current->pid, current->comm, &fresh);
 	if (!vm) {
 		atomic64_inc(&at_stats.untracked);
 		return NULL;
 	}
-	if (fresh) {
-		at_vm_note_vcpus(vm, kvm);
-		at_rec_init(&rec, AT_EV_BASELINE);
-		rec.old_mask = mask;
-		rec.new_mask = mask;
-		at_vm_record(vm, &rec);
-	}
+	if (fresh)
+		at_vm_baseline(vm, kvm, mask);
 	return vm;
 }
 NOKPROBE_SYMBOL(at_vm_get_or_adopt);
@@ -524,16 +554,27 @@ void at_vm_key(const struct at_vm *vm, char *out)
 		at_vm_kvm_key(vm, out, AT_KEY_LEN);
 }
 
-/* The display key of the VM with serial @id; "vm<id>" once it is freed. */
-void at_vm_key_by_id(unsigned int id, char *out)
+/* The VM's name from its VMM, "" while unread or when it has none. */
+const char *at_vm_name(const struct at_vm *vm)
+{
+	return smp_load_acquire(&vm->name_state) == AT_NAME_DONE ? vm->name : "";
+}
+
+/*
+ * The display key and name of the VM with serial @id; "vm<id>" and ""
+ * once it is freed.
+ */
+void at_vm_key_by_id(unsigned int id, char *out, char *name, size_t name_len)
 {
 	struct at_vm *vm;
 
 	snprintf(out, AT_KEY_LEN, "vm%u", id);
+	name[0] = '\0';
 	mutex_lock(&at_vm_mutex);
 	at_for_each_vm(vm) {
 		if (vm->id == id) {
 			at_vm_key(vm, out);
+			strscpy(name, at_vm_name(vm), name_len);
 			break;
 		}
 	}

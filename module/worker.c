@@ -3,7 +3,8 @@
  * The process-context half: everything that can sleep. One work item on
  * the module's own kthread worker ("apicv_trace") allocates spare VM
  * records for probe context, names VMs and creates their vm/<key>/
- * directories, trims and frees exited VMs. Its own thread keeps that work
+ * directories, reads the name each VM's VMM gave it, trims and frees
+ * exited VMs. Its own thread keeps that work
  * out of the system workqueue and makes it a target of its own for fault
  * injection (/proc/PID/make-it-fail). Probe context never calls in here:
  * it kicks the worker through vm.c (at_vm_kick()).
@@ -14,11 +15,16 @@
 #include <linux/llist.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/pid_namespace.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/vmalloc.h>
 
 #include "apicv_trace.h"
+#include "vmname.h"
 
 static atomic_t at_nr_allocated = ATOMIC_INIT(0);
 static atomic_t at_clear_exited = ATOMIC_INIT(0);
@@ -225,11 +231,53 @@ static void at_pick_oldest_exited(unsigned int n, unsigned int exited,
 	}
 }
 
+/*
+ * The VM's name from its VMM's command line (vmname.h), read once in
+ * process context while the VMM lives, as /proc/<pid>/cmdline does: the
+ * name stays with the exited VM. The VMM is the process of the thread
+ * that created the VM (vm->pid, a global pid); a VMM that is gone, or
+ * gives no -name, leaves the name empty.
+ */
+static void at_read_vm_name(struct at_vm *vm, char *buf)
+{
+	struct task_struct *task;
+	struct mm_struct *mm = NULL;
+	unsigned long start = 0, end = 0;
+	int n = 0;
+
+	rcu_read_lock();
+	task = pid_task(find_pid_ns(vm->pid, &init_pid_ns), PIDTYPE_PID);
+	if (task)
+		get_task_struct(task);
+	rcu_read_unlock();
+	if (task)
+		mm = get_task_mm(task);
+	if (mm) {
+		spin_lock(&mm->arg_lock);
+		start = mm->arg_start;
+		end = mm->arg_end;
+		spin_unlock(&mm->arg_lock);
+		if (end > start)
+			n = access_process_vm(task, start, buf,
+					      min_t(unsigned long, end - start,
+						    PAGE_SIZE), 0);
+		mmput(mm);
+	}
+	if (task)
+		put_task_struct(task);
+	if (n > 0)
+		at_vmname_parse(buf, n, vm->name, sizeof(vm->name));
+	smp_store_release(&vm->name_state, AT_NAME_DONE);
+}
+
+/* VMs whose names one pass of the worker reads, at most */
+#define AT_NAMES_PER_PASS 16
+
 static void at_work_fn(struct kthread_work *work)
 {
 	LIST_HEAD(doomed);
-	struct at_vm *vm, *tmp;
-	unsigned int exited = 0;
+	struct at_vm *vm, *tmp, *unnamed[AT_NAMES_PER_PASS];
+	unsigned int exited = 0, nunnamed = 0, i;
 	bool clear;
 
 	at_collect_orphans();
@@ -254,6 +302,15 @@ static void at_work_fn(struct kthread_work *work)
 	}
 	clear = atomic_xchg(&at_clear_exited, 0);
 	at_pick_oldest_exited(at_evictions(exited, clear), exited, &doomed);
+	/*
+	 * VMs to name, live ones only and after the evictions (only exited
+	 * VMs are evicted, and only by this worker): the names are read
+	 * after at_vm_mutex is dropped and the evicted VMs are freed.
+	 */
+	at_for_each_vm(vm)
+		if (vm->name_state == AT_NAME_NONE && READ_ONCE(vm->kvm) &&
+		    nunnamed < AT_NAMES_PER_PASS)
+			unnamed[nunnamed++] = vm;
 	mutex_unlock(&at_vm_mutex);
 
 	if (!list_empty(&doomed)) {
@@ -263,7 +320,24 @@ static void at_work_fn(struct kthread_work *work)
 			atomic64_inc(&at_stats.vms_freed);
 		}
 	}
-	at_refill();
+	at_refill();	/* spare records first: the probes may be waiting */
+
+	/*
+	 * Outside at_vm_mutex: reading another process's memory may wait for
+	 * its mmap lock, and the files must not wait with it.
+	 */
+	if (nunnamed) {
+		char *buf = kmalloc(PAGE_SIZE, GFP_KERNEL);	/* vmname.h needs no NUL */
+
+		for (i = 0; i < nunnamed; i++) {
+			if (buf)
+				at_read_vm_name(unnamed[i], buf);
+			cond_resched();
+		}
+		kfree(buf);
+		if (nunnamed == AT_NAMES_PER_PASS)
+			at_vm_kick();	/* more to read */
+	}
 }
 
 /* clear=exited: forget exited VMs (the worker frees them). */

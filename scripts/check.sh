@@ -15,6 +15,8 @@
 #                   promtool first (tests/cmd/promtool.sh: Debian's
 #                   prometheus .deb unpacked into the cache): no promtool,
 #                   the step fails
+#   rules           the Prometheus alerting rules: promtool check rules and
+#                   their unit tests (packaging/test-rules.sh)
 #   then for each LINE:
 #   kernel-LINE     the line's Debian kernel (fetch-kernel.sh; a build-only
 #                   line: its linux-headers-KVER only)
@@ -39,23 +41,30 @@
 #   dkms-refuses    once, after the dkms step of the first LINE whose release's
 #                   dkms knows BUILD_EXCLUSIVE_CONFIG (bullseye's 2.8.4 does not):
 #                   dkms.conf refuses kernels without kprobes, kretprobes, debugfs, KVM
+#   deb-build       once, after the lines: `make deb` (scripts/deb.sh build) in
+#                   the first release root the lines built (bullseye's, the
+#                   oldest glibc, when 5.10 is among them), lintian clean
+#   deb-install-ROOT  in every release root the lines built: the packages
+#                   installed with apt, DKMS builds the module for each
+#                   kernel there, the command runs, purge leaves nothing
+#                   (scripts/deb.sh install-test ROOT)
 #   bench-smoke     once, after the lines: `make bench` in its short form
 #                   (scripts/bench.sh --smoke, one 6.1 boot): every figure must
 #                   be produced; no timing is asserted
 # A step that cannot run because one it needs failed counts as failed; the
 # other lines go on.  Ends with a per-line table and "check: N passed, M
 # failed"; exit 0 only if nothing failed, 2 on a usage error (unknown LINE).
-# CHECK_STEPS="KIND..." runs only those kinds (setup ring reason-fmt cmd
-# kernel buildroot dkms w1-sparse dkms-refuses e2e stress bench-smoke; default all) -- for
+# CHECK_STEPS="KIND..." runs only those kinds (setup ring reason-fmt cmd rules
+# kernel buildroot dkms w1-sparse dkms-refuses e2e stress deb bench-smoke; default all) -- for
 # timing runs only.
 # APICV_E2E_TIMEOUT: seconds per e2e QEMU boot (default here 420).
 set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,51s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,60s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 top=$(cd "$SCRIPTS_DIR/.." && pwd)
-all_kinds="setup ring reason-fmt cmd kernel buildroot dkms w1-sparse dkms-refuses e2e stress bench-smoke"
+all_kinds="setup ring reason-fmt cmd rules kernel buildroot dkms w1-sparse dkms-refuses e2e stress deb bench-smoke"
 [[ ${1:-} == -* ]] && usage
 lines=("$@")
 if ((${#lines[@]} == 0)); then
@@ -135,8 +144,10 @@ want reason-fmt && step reason-fmt make -C "$top/tests/compat" check
 # first, and fail the step if that fails
 cmd_check() { "$top/tests/cmd/promtool.sh" --path && make -C "$top/tests/cmd" check; }
 want cmd && step cmd cmd_check
+want rules && step rules "$top/packaging/test-rules.sh"
 
 refuses_done=0
+deb_roots=()	# release roots the lines built, in order, each once
 for line in "${lines[@]}"; do
 	kline_load "$line"
 	root=$APICV_CACHE/roots/${KL_SUITES%%,*}
@@ -152,6 +163,9 @@ for line in "${lines[@]}"; do
 		else
 			not_run "buildroot-$line" "kernel-$line failed"
 		fi
+	fi
+	if ran_ok "buildroot-$line" && [[ -e $root/.apicv/complete && " ${deb_roots[*]} " != *" ${root##*/} "* ]]; then
+		deb_roots+=("${root##*/}")
 	fi
 	ko=''
 	if want dkms; then
@@ -198,6 +212,17 @@ for line in "${lines[@]}"; do
 		fi
 	fi
 done
+if want deb; then
+	if ((${#deb_roots[@]} == 0)); then
+		not_run deb-build "no release root was built"
+	elif step deb-build "$SCRIPTS_DIR/deb.sh" build "${deb_roots[0]}"; then
+		for r in "${deb_roots[@]}"; do
+			step "deb-install-$r" "$SCRIPTS_DIR/deb.sh" install-test "$r"
+		done
+	else
+		for r in "${deb_roots[@]}"; do not_run "deb-install-$r" "deb-build failed"; done
+	fi
+fi
 want bench-smoke && step bench-smoke "$SCRIPTS_DIR/bench.sh" --smoke
 if want dkms-refuses && ((!refuses_done)); then
 	log "NOTE: dkms-refuses not run: no root of ${lines[*]} has a dkms with BUILD_EXCLUSIVE_CONFIG (or none was built)"
@@ -232,6 +257,9 @@ cc_short() { # LINE KVER: the compiler that built the .ko (or the kernel's)
 		[[ -f $logs/stress-$line.log ]] && grep -h 'stress: [0-9]* passed' "$logs/stress-$line.log" | sed 's/^/      /'
 	done
 	[[ -n ${state[dkms-refuses]:-} ]] && echo "dkms-refuses: ${state[dkms-refuses]} (${secs[dkms-refuses]}s)"
+	for k in rules deb-build "${deb_roots[@]/#/deb-install-}"; do
+		[[ -n ${state[$k]:-} ]] && echo "$k: ${state[$k]} (${secs[$k]}s)"
+	done
 	echo "total $((SECONDS - t_start))s; logs in $logs, e2e results in $APICV_CACHE/results/LINE"
 	((failed)) && echo "failed: ${failures[*]}"
 } >&2

@@ -10,9 +10,11 @@
 #          (IRQWIN flaps) and whose VMM writes a wrong xAPIC ID when it
 #          resets the vCPU on the 2nd reboot: the motivating bug report
 #   batch: the same guest, rebooting cleanly
-# Then shows what an admin does: `apicv-trace` while they run, `apicv-trace
-# show web`, and after they exit the list again and web's own records
-# around its reboots (each KVM_SET_LAPIC of a reset is a lapic_set marker).
+# Each VMM is started with "--name guest=NAME", as libvirt starts QEMU
+# ("-name guest=NAME"). Then shows what an admin does: `apicv-trace doctor`,
+# `apicv-trace` while they run, `apicv-trace show web`, and after they exit
+# the list again, web's timeline and its own records around its reboots
+# (each KVM_SET_LAPIC of a reset is a lapic_set marker).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -39,21 +41,25 @@ exec 3>/tmp/out/demo.txt
 show() { echo "# $*" >&3; "$@" >&3 2>&1; echo >&3; }
 # ring_size=4096 (default 256): the whole history of the demo fits
 modprobe kvm_amd avic=1 force_avic=1 && insmod /payload/apicv_trace.ko ring_size=4096 || exit 1
-# the process names (comm) are the VMMs' names: web and batch
-ln -s /payload/kvmdrive /tmp/web
-ln -s /payload/kvmdrive /tmp/batch
-/tmp/web guest --no-reinject --reboots 3 --bad-apic-id-on-reboot 2 --seconds 10 --hz 20 >/tmp/web.log 2>&1 &
+# every VMM's process is called qemu-system-x86, as on a real host; the
+# VMs' names are what the VMMs were given, as libvirt gives QEMU its
+ln -s /payload/kvmdrive /tmp/qemu-system-x86
+/tmp/qemu-system-x86 guest --no-reinject --reboots 3 --bad-apic-id-on-reboot 2 --seconds 10 --hz 20 \
+	--name guest=web,debug-threads=on >/tmp/web.log 2>&1 &
 sleep 0.3
-/tmp/batch guest --no-reinject --reboots 3 --seconds 9 --hz 20 >/tmp/batch.log 2>&1 &
+/tmp/qemu-system-x86 guest --no-reinject --reboots 3 --seconds 9 --hz 20 \
+	--name guest=batch,debug-threads=on >/tmp/batch.log 2>&1 &
 sleep 7
 echo "## while the guests run (web rebooted twice, batch too)" >&3
 echo >&3
+show apicv-trace doctor
 show apicv-trace
 show apicv-trace show web
 wait
 echo "## after both VMs powered off" >&3
 echo >&3
 show apicv-trace
+show apicv-trace show --timeline web
 web=$(sed -n 's/^VM vm=\([^ ]*\) created.*/\1/p' /tmp/web.log | head -n 1)
 echo "# grep -E 'event=(vm_create|lapic_set|apic_id|vm_destroy)|reason=APIC_ID' $D/vm/$web/events" >&3
 grep -E 'event=(vm_create|lapic_set|apic_id|vm_destroy)|reason=APIC_ID' "$D/vm/$web/events" >&3

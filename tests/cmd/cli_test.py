@@ -74,13 +74,16 @@ def test_list(b):
     rc, out, err = run(b, "--dir", fx("v61"))
     lines = out.splitlines()
     ok(rc == 0 and err == "", f"list v61 rc={rc} err={err}")
-    ok(lines[0].split() == ["VM", "PID", "PROCESS", "STATUS", "AVIC", "FOR", "REASONS", "FLAPPING"],
+    ok(lines[0].split() == ["VM", "NAME", "PID", "PROCESS", "STATUS", "AVIC", "FOR", "REASONS",
+                            "FLAPPING"],
        f"list header {lines[0]!r}")
     ok(len(lines) == 7, "list v61: 6 VMs")
     row = {l.split()[0]: l.split() for l in lines[1:]}
-    ok(row["114-4"][4] == "inhibited" and row["114-4"][6] == "APIC_ID_MODIFIED|APIC_BASE_MODIFIED",
+    # (these files predate name=: NAME is -)
+    ok(row["114-4"][1] == "-" and row["114-4"][5] == "inhibited"
+       and row["114-4"][7] == "APIC_ID_MODIFIED|APIC_BASE_MODIFIED",
        f"list v61 114-4 {row.get('114-4')}")
-    ok(row["126-4"][5] == "477ms" and row["126-4"][2] == "?" and row["126-4"][7] == "?",
+    ok(row["126-4"][6] == "477ms" and row["126-4"][3] == "?" and row["126-4"][8] == "?",
        f"list v61 126-4: old module, no comm/flapping -> ? {row.get('126-4')}")
     # columns aligned: every row's REASONS starts at the header's offset
     col = lines[0].index("REASONS")
@@ -105,9 +108,46 @@ def test_list(b):
         ok(rc == 0 and json.loads(out)["vms"] == [], "list --json: no VMs")
 
 
+def test_names(b):
+    """VMs by the name their VMM gave them (vms name=): the NAME column,
+    JSON, and show NAME: the live VM of that name, else the last listed."""
+    with tempfile.TemporaryDirectory() as d:
+        shutil.copytree(fx("v61"), os.path.join(d, "v"))
+        v = os.path.join(d, "v")
+        with open(os.path.join(v, "vms")) as fh:
+            lines = fh.read().splitlines()
+        names = {"114-4": "web-a", "117-4": "web-a", "119-5": "db-b"}
+        out = []
+        for l in lines:
+            k = l.split()[0].split("=", 1)[1]
+            if k == "117-4":
+                l = l.replace("status=exited", "status=live")
+            out.append(l + (f" name={names[k]}" if k in names else " name=-"))
+        with open(os.path.join(v, "vms"), "w") as fh:
+            fh.write("\n".join(out) + "\n")
+        rc, o, e = run(b, "--dir", v)
+        row = {l.split()[0]: l.split() for l in o.splitlines()[1:]}
+        ok(rc == 0 and row["114-4"][1] == "web-a" and row["119-5"][1] == "db-b"
+           and row["122-4"][1] == "-", f"list NAME column: {o!r} {e!r}")
+        rc, o, _ = run(b, "--dir", v, "--json")
+        js = {x["vm"]: x for x in json.loads(o)["vms"]}
+        ok(js["119-5"]["name"] == "db-b" and js["122-4"]["name"] is None, f"list --json name: {o[:300]!r}")
+        rc, o, e = run(b, "--dir", v, "--json", "show", "web-a")
+        ok(rc == 0 and json.loads(o)["vm"]["vm"] == "117-4", f"show web-a: the live one: {rc} {o[:200]!r} {e!r}")
+        rc, o, e = run(b, "--dir", v, "--json", "show", "db-b")
+        ok(rc == 0 and json.loads(o)["vm"]["vm"] == "119-5" and json.loads(o)["vm"]["name"] == "db-b",
+           f"show db-b: {rc} {o[:200]!r} {e!r}")
+        rc, o, e = run(b, "--dir", v, "show", "nosuch")
+        ok(rc == 6 and "web-a" in e and "db-b" in e, f"show nosuch lists the names: {e!r}")
+
+
 def test_show(b):
     rc, out, err = run(b, "--dir", fx("v61"), "show", "126-4")
     ok(rc == 0, f"show v61 126-4 rc={rc} {err}")
+    ok(out.startswith("VM 126-4: exited, AVIC INHIBITED for its last 477 ms by APIC_ID_MODIFIED "
+                      "(sticky: stays until the VM restarts; set by kvm_apic_set_state, i.e. the VMM "
+                      "restored the local APIC (KVM_SET_LAPIC))\nFirst change: find what wrote the wrong APIC ID"),
+       f"show v61 126-4 opens with the verdict: {out[:300]!r}")
     for s in ["VM 126-4: pid 126", "AVIC is INHIBITED by APIC_ID_MODIFIED",
               "since boot+3.375s (477 ms, until the VM exited)",
               "sticky: this kernel never clears it: only a VM restart does",
@@ -165,10 +205,14 @@ def test_malformed(b):
     ok(rc == 0 and len(out.splitlines()) == 4, f"list malformed rc={rc} {err}")
     ok("1-1" in out and "weird" in out and "213503982334d14h" in out, "list malformed: huge for_ms")
     r3 = [l for l in out.splitlines() if l.startswith("3-3")][0].split()
-    ok(r3[5] == "?", "list malformed: for_ms past 64 bits is ?")
+    ok(r3[6] == "?", "list malformed: for_ms past 64 bits is ?")
     for vm in ["1-1", "2-2", "3-3"]:
         rc, out, err = run(b, "--dir", m, "show", vm)
-        ok(rc == 0 and out.startswith(f"VM {vm}:"), f"show malformed {vm} rc={rc} {err}")
+        lines = out.splitlines()
+        # the verdict first (its words are show_test.py's), then the details
+        ok(rc == 0 and len(lines) > 3 and lines[0].startswith(f"VM {vm}: ")
+           and lines[1].startswith("First change: ") and f"\nVM {vm}: pid " in out,
+           f"show malformed {vm} rc={rc} {err}")
     rc, out, _ = run(b, "--dir", m, "show", "3-3")
     ok("unknown (bit 63)" in out and "18446744073709551615 sets, ? clears" in out,
        "show malformed: unknown reason, max u64, bad number")
@@ -272,7 +316,7 @@ def test_proc_comm(b):
         ok("other" not in out and "qemu-system-x86" in out, "module comm= wins")
     rc, out, _ = run(b, "--dir", fx("malformed"))
     r3 = [l for l in out.splitlines() if l.startswith("3-3")]
-    ok(r3 and r3[0].split()[2] == "?", "--dir without APICV_TRACE_PROC: no /proc lookup, ?")
+    ok(r3 and r3[0].split()[3] == "?", "--dir without APICV_TRACE_PROC: no /proc lookup, ?")
 
 
 def test_json(b, tmp):
@@ -413,13 +457,13 @@ def test_prom(b, promtool):
         fams = [l.split()[2] for l in out.splitlines() if l.startswith("# TYPE")]
         ok(len(fams) == len(set(fams)), f"prom {f}: each family once")
     rc, out, _ = run(b, "--dir", fx("new"), "prom")
-    for s in ['apicv_trace_vm_inhibited{vm="4242-11",pid="4242",comm="qemu-system-x86"} 1',
-              'apicv_trace_vm_inhibited{vm="4300-12",pid="4300",comm="we\\"ird\\\\name"} 0',
-              'apicv_trace_vm_flapping{vm="4242-11",pid="4242",comm="qemu-system-x86"} 1',
-              'apicv_trace_vm_lost_events_total{vm="4242-11",pid="4242",comm="qemu-system-x86"} 8871',
-              'apicv_trace_reason_inhibited{vm="4242-11",pid="4242",comm="qemu-system-x86",reason="PIT_REINJ"} 1',
-              'apicv_trace_reason_inhibited_seconds_total{vm="4242-11",pid="4242",comm="qemu-system-x86",reason="PIT_REINJ"} 7393.960',
-              'apicv_trace_reason_transitions_total{vm="4242-11",pid="4242",comm="qemu-system-x86",reason="IRQWIN"} 9100',
+    for s in ['apicv_trace_vm_inhibited{vm="4242-11",pid="4242",comm="qemu-system-x86",name="",state="live"} 1',
+              'apicv_trace_vm_inhibited{vm="4300-12",pid="4300",comm="we\\"ird\\\\name",name="",state="live"} 0',
+              'apicv_trace_vm_flapping{vm="4242-11",pid="4242",comm="qemu-system-x86",name="",state="live"} 1',
+              'apicv_trace_vm_lost_events_total{vm="4242-11",pid="4242",comm="qemu-system-x86",name="",state="live"} 8871',
+              'apicv_trace_reason_inhibited{vm="4242-11",pid="4242",comm="qemu-system-x86",name="",state="live",reason="PIT_REINJ"} 1',
+              'apicv_trace_reason_inhibited_seconds_total{vm="4242-11",pid="4242",comm="qemu-system-x86",name="",state="live",reason="PIT_REINJ"} 7393.960',
+              'apicv_trace_reason_transitions_total{vm="4242-11",pid="4242",comm="qemu-system-x86",name="",state="live",reason="IRQWIN"} 9100',
               "apicv_trace_kvm_hooked 1",
               "# TYPE apicv_trace_reason_inhibited_seconds_total counter"]:
         ok(s in out, f"prom new has {s}")
@@ -577,7 +621,7 @@ def main():
         b = os.path.abspath(b)
         print(f"== {b}")
         with tempfile.TemporaryDirectory() as tmp:
-            for t in [test_usage, test_list, test_show, test_malformed, test_errors,
+            for t in [test_usage, test_list, test_names, test_show, test_malformed, test_errors,
                       test_proc_comm, test_watch]:
                 before = tally.failed
                 t(b)

@@ -7,7 +7,7 @@ Uses the `jsonschema` package (Draft 2020-12) when it can be imported: the
 machine image's python3 has it, and Debian ships it as python3-jsonschema.
 Without it, a small built-in validator checks the subset of JSON Schema the
 schema uses (type, enum, const, required, properties, additionalProperties,
-items, minimum, maximum, minLength, oneOf, $ref), which is enough to catch
+items, minItems, minimum, maximum, minLength, oneOf, $ref), which is enough to catch
 a missing key, a wrong type or an unknown key. It says which one it used.
 """
 import json
@@ -42,6 +42,10 @@ def mini_validate(schema, root, value, path="$"):
         ok = [s for s in schema["oneOf"] if not mini_validate(s, root, value, path)]
         if len(ok) != 1:
             errs.append(f"{path}: matches {len(ok)} of oneOf, not 1")
+        # the keywords next to oneOf apply as well
+        rest = {k: v for k, v in schema.items() if k != "oneOf"}
+        if rest:
+            errs += mini_validate(rest, root, value, path)
         return errs
     t = schema.get("type")
     if t is not None:
@@ -73,6 +77,8 @@ def mini_validate(schema, root, value, path="$"):
                     errs.append(f"{path}: unexpected key {k!r}")
                 elif isinstance(ap, dict):
                     errs += mini_validate(ap, root, v, f"{path}.{k}")
+    if isinstance(value, list) and len(value) < schema.get("minItems", 0):
+        errs.append(f"{path}: fewer than {schema['minItems']} items")
     if isinstance(value, list) and "items" in schema:
         for i, v in enumerate(value):
             errs += mini_validate(schema["items"], root, v, f"{path}[{i}]")

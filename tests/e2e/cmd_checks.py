@@ -94,19 +94,23 @@ def check_cmd(base, gen):
               == (t["apicv"], reasons, t["flapping"] == "yes", t["status"], t["comm"],
                   int(t["for_ms"])), f"{j} vs {t}")
         r = rows.get(key, [])
-        check(f"cmd/list/{key}: row says {t['status']} {t['apicv']} {t['reasons']} "
+        name = t.get("name") or "-"
+        check(f"cmd/list/{key}: row says {name} {t['status']} {t['apicv']} {t['reasons']} "
               f"flapping {t['flapping']}",
-              len(r) == 8 and (r[3], r[4], r[6], r[7]) == (t["status"], t["apicv"], t["reasons"],
-                                                            t["flapping"]), str(r))
-        check(f"cmd/prom/{key}: vm_inhibited and vm_flapping as in vms",
+              len(r) == 9 and (r[1], r[4], r[5], r[7], r[8]) == (name, t["status"], t["apicv"],
+                                                                 t["reasons"], t["flapping"]), str(r))
+        # an exited VM is never counted as inhibited (state="exited")
+        live = t["status"] == "live"
+        check(f"cmd/prom/{key}: vm_inhibited (live VMs only) and vm_flapping as in vms",
               (pm.get(("apicv_trace_vm_inhibited", key, None)),
                pm.get(("apicv_trace_vm_flapping", key, None)))
-              == (str(int(t["apicv"] == "inhibited")), str(int(t["flapping"] == "yes"))),
+              == (str(int(live and t["apicv"] == "inhibited")), str(int(t["flapping"] == "yes"))),
               str({k: v for k, v in pm.items() if k[1] == key and k[2] is None}))
         head, sreasons, mm = parse_state(read(os.path.join(d, f"state.{key}")))
         for name, st in sreasons.items():
-            check(f"cmd/prom/{key}/{name}: reason_inhibited = now={st['now']}",
-                  pm.get(("apicv_trace_reason_inhibited", key, name)) == str(int(st["now"] == "set")),
+            check(f"cmd/prom/{key}/{name}: reason_inhibited = now={st['now']} (live VMs only)",
+                  pm.get(("apicv_trace_reason_inhibited", key, name))
+                  == str(int(live and st["now"] == "set")),
                   str(pm.get(("apicv_trace_reason_inhibited", key, name))))
         # show --json against the state file
         try:
@@ -198,6 +202,8 @@ def check_cmd(base, gen):
     check(f"cmd/watch --json/{wkey}: vm_create and vm_destroy records",
           {"vm_create", "vm_destroy"} <= ev, str(ev))
     check_verify(base, d, gen)
+    check_adopt(d)
+    check_doctor_save(d, gen)
 
 
 VERDICT = re.compile(r"^verify: (agree|DISAGREE|INCONCLUSIVE) \((.*)\)$", re.M)
@@ -239,3 +245,113 @@ def check_verify(base, d, gen):
     wrong = read(os.path.join(d, "verify-wrong.reasons"))
     check("cmd/verify, test_fault=names: the module's names really were wrong",
           wrong != "" and wrong != read(os.path.join(base, "avic1", "compare", "reasons")), "")
+
+
+def vms_lines(text):
+    """vms lines by key: {key: tokens}."""
+    out = {}
+    for l in text.splitlines():
+        t = tokens(l)
+        if "vm" in t:
+            out[t["vm"]] = t
+    return out
+
+
+def check_adopt(d):
+    """Two idle VMs started before the module loaded (guest.sh 2a+++):
+    listed at load with KVM's mask, then by the names their VMMs gave."""
+    keys = {n: read(os.path.join(d, f"adopt.{n}.key")).strip() for n in ("web-a", "db-b")}
+    check(f"adopt: both idle VMs were created ({keys})", all(keys.values()), str(keys))
+    load = vms_lines(read(os.path.join(d, "adopt.vms.load")))
+    for n, k in keys.items():
+        t = load.get(k, {})
+        check(f"adopt/{n}: in vms right after the load, live, PIT_REINJ set ({t.get('reasons')})",
+              t.get("status") == "live" and "PIT_REINJ" in t.get("reasons", "").split("|"),
+              str(t) or f"no {k} in vms")
+    st = {}
+    for l in read(os.path.join(d, "adopt.status")).splitlines():
+        st.update(tokens(l))
+    check(f"adopt: status says adoption=done vms_adopted={st.get('vms_adopted')}",
+          st.get("adoption") == "done" and int(st.get("vms_adopted", "0")) >= 2, str(st)[:300])
+    named = vms_lines(read(os.path.join(d, "adopt.vms.named")))
+    for n, k in keys.items():
+        check(f"adopt/{n}: vms names it name={named.get(k, {}).get('name')}",
+              named.get(k, {}).get("name") == n, str(named.get(k)))
+    ev = [tokens(l) for l in read(os.path.join(d, "adopt.web-a.events")).splitlines()]
+    base = [e for e in ev if e.get("event") == "baseline"]
+    check("adopt/web-a: one baseline record with KVM's mask, name=web-a",
+          len(base) == 1 and base[0].get("name") == "web-a" and base[0].get("old") == base[0].get("new")
+          and int(base[0].get("new", "0"), 16) == int(named.get(keys["web-a"], {}).get("mask", "-1"), 16),
+          str(base)[:300])
+    lst = read(os.path.join(d, "adopt.list.txt")).splitlines()
+    rows = {l.split()[0]: l.split() for l in lst[1:] if l.split()}
+    check("adopt: list has a NAME column with web-a and db-b",
+          lst and lst[0].split()[:2] == ["VM", "NAME"]
+          and rows.get(keys["web-a"], [None, None])[1] == "web-a"
+          and rows.get(keys["db-b"], [None, None])[1] == "db-b", "\n".join(lst[:4]))
+    try:
+        js = {v["vm"]: v for v in json.loads(read(os.path.join(d, "adopt.list.json")))["vms"]}
+    except (ValueError, KeyError, TypeError):
+        js = {}
+    check("adopt: list --json carries name", js.get(keys["web-a"], {}).get("name") == "web-a",
+          str(js.get(keys["web-a"]))[:200])
+    sw = read(os.path.join(d, "adopt.show.web-a.txt"))
+    check("adopt: show web-a answers for that VM",
+          read(os.path.join(d, "adopt.show.web-a.txt.rc")).strip() == "0" and keys["web-a"] in sw
+          and "PIT_REINJ" in sw, sw[:300])
+    try:
+        sj = json.loads(read(os.path.join(d, "adopt.show.db-b.json")))
+    except ValueError:
+        sj = {}
+    check("adopt: show --json db-b is that VM, by name",
+          sj.get("vm", {}).get("vm") == keys["db-b"] and sj.get("vm", {}).get("name") == "db-b",
+          str(sj)[:200])
+    # prom: live, then exited (inhibited 0, state="exited")
+    for f, state, val in (("adopt.prom.live.txt", "live", "1"), ("adopt.prom.exited.txt", "exited", "0")):
+        prom = read(os.path.join(d, f))
+        want = [l for l in prom.splitlines() if l.startswith("apicv_trace_vm_inhibited{")
+                and f'name="web-a"' in l]
+        check(f"adopt: {f}: apicv_trace_vm_inhibited for web-a is {val}, state=\"{state}\"",
+              len(want) == 1 and f'state="{state}"' in want[0] and want[0].split()[-1] == val,
+              "; ".join(want) or prom[:300])
+
+
+def check_doctor_save(d, gen):
+    """doctor's verdict matches the guest: under QEMU the CPU has no avic
+    flag; 6.1+ loads kvm_amd with force_avic=1 (AVIC forced: a warning,
+    exit 0 with the module loaded unsigned on a boot without Secure Boot),
+    5.10 has no force_avic (AVIC cannot work: exit 10). Then save: a
+    bundle `--dir` reads."""
+    out = read(os.path.join(d, "doctor.txt"))
+    rc = read(os.path.join(d, "doctor.txt.rc")).strip()
+    cpu_avic = read(os.path.join(d, "cpu.avic")).strip() not in ("", "0")
+    want = "10" if gen == G510 and not cpu_avic else "0"
+    check(f"doctor: exit {want} on this guest (got {rc})", rc == want,
+          out[-600:] + read(os.path.join(d, "doctor.txt.err"))[-300:])
+    try:
+        j = json.loads(read(os.path.join(d, "doctor.json")))
+    except ValueError:
+        j = {}
+    checks = {c.get("check"): c for c in j.get("checks", [])}
+    check("doctor --json: same verdict and exit as the text",
+          str(j.get("exit")) == rc and j.get("verdict", "\0") in out, str(j)[:300])
+    if gen != G510:
+        check("doctor: the CPU's avic flag: ok when present, else force_avic is a warning",
+              checks.get("cpu_avic", {}).get("status") == ("ok" if cpu_avic else "warn"),
+              str(checks.get("cpu_avic")))
+        check("doctor: hooks complete, module loaded",
+              checks.get("hooks", {}).get("status") == "ok"
+              and checks.get("module", {}).get("status") in ("ok", "warn"), str(checks)[:400])
+    check("doctor: the module is unsigned here, and doctor says so",
+          "unsigned" in out.lower(), out[:600])
+    check("save: exit 0", read(os.path.join(d, "save.txt.rc")).strip() == "0",
+          read(os.path.join(d, "save.txt.err"))[-300:])
+    ls = read(os.path.join(d, "save.ls"))
+    check("save: the bundle has status, vms, events, version, doctor.json, no follow",
+          all(f in ls.split() for f in ("status", "vms", "events", "version", "doctor.json"))
+          and "follow" not in ls.split(), ls[:400])
+    check("save: --dir on the bundle lists the VMs",
+          read(os.path.join(d, "save.list.txt.rc")).strip() == "0"
+          and len(read(os.path.join(d, "save.list.txt")).splitlines()) >= 2,
+          read(os.path.join(d, "save.list.txt"))[:300])
+

@@ -251,7 +251,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: kvmdrive SCENARIO [options]\n"
 "scenarios: basic, avic0 (= basic --expect-disabled), twovms, seedpatch, guest,\n"
-"           aliases, toobig, flood, blockflood\n"
+"           aliases, toobig, flood, blockflood, idle\n"
 "       kvmdrive btf-enum NAME   the running kernel's enum NAME, from BTF\n"
 "  --expect-disabled          APICv is off (kvm_amd avic=0): print *-dropped\n"
 "  --kver M.N                 use the reason table of kernel M.N (default: uname)\n"
@@ -268,7 +268,12 @@ static void usage(FILE *f)
 "flood and blockflood options:\n"
 "  --toggles N                PIT reinject off/on (blockflood: BLOCKIRQ set/clear)\n"
 "                             rounds (default 100)\n"
-"  --interval-ms MS           pause after each round (default 0)\n");
+"  --interval-ms MS           pause after each round (default 0)\n"
+"idle options:\n"
+"  --seconds S                how long the VM stays (default 10)\n"
+"any scenario:\n"
+"  --name NAME                ignored: for apicv_trace to read from the command\n"
+"                             line, as QEMU's -name [guest=]NAME[,...]\n");
 }
 
 int main(int argc, char **argv)
@@ -286,6 +291,7 @@ int main(int argc, char **argv)
 		{ "no-reinject", no_argument, NULL, 'n' },
 		{ "toggles", required_argument, NULL, 'g' },
 		{ "interval-ms", required_argument, NULL, 'i' },
+		{ "name", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -349,6 +355,8 @@ int main(int argc, char **argv)
 		case 'i':
 			interval_ms = atoi(optarg);
 			break;
+		case 'N':
+			break;	/* read by apicv_trace, not by us */
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -419,6 +427,8 @@ int main(int argc, char **argv)
 		scenario_flood(toggles, interval_ms);
 	} else if (!strcmp(scenario, "blockflood")) {
 		scenario_blockflood(toggles);
+	} else if (!strcmp(scenario, "idle")) {
+		scenario_idle(go.seconds > 0 ? go.seconds : 10);
 	} else {
 		usage(stderr);
 		return 2;

@@ -182,6 +182,28 @@ out:
 }
 
 /*
+ * An idle VM for --seconds (default 10): an in-kernel PIT in reinject
+ * mode (PIT_REINJ set) and one vCPU that never runs, so nothing about it
+ * changes: a module loaded meanwhile must list it at once, with KVM's mask
+ * (adopted at load), and read its name from this process's command line
+ * (--name, as QEMU's -name).
+ */
+int scenario_idle(double seconds)
+{
+	struct vm vm;
+
+	if (vm_create(&vm))
+		return -1;
+	if (!vm_create_irqchip(&vm) && !vm_create_pit2(&vm) &&
+	    !vm_create_vcpu(&vm, 0)) {
+		printf("IDLE seconds=%.1f\n", seconds);
+		usleep((useconds_t)(seconds * 1e6));
+	}
+	vm_close(&vm);
+	return 0;
+}
+
+/*
  * Many records fast (6.1+): BLOCKIRQ set and cleared on vCPU 0 through
  * KVM_SET_GUEST_DEBUG, --toggles times, no STEP line per toggle. PIT
  * reinject (flood) waits for an SRCU grace period per toggle, which

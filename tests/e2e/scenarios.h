@@ -12,6 +12,7 @@ int scenario_aliases(void);
 int scenario_toobig(void);
 /* PIT reinject off and on @toggles times, @interval_ms apart */
 int scenario_flood(int toggles, int interval_ms);
+int scenario_idle(double seconds);
 int scenario_blockflood(int toggles);
 int scenario_twovms(void);
 

@@ -22,6 +22,7 @@
 #include <linux/uaccess.h>
 
 #include "apicv_trace.h"
+#include "prof.h"
 #include "account.h"
 
 static at_running_vcpu_fn at_running_vcpu;	/* kvm_get_running_vcpu */
@@ -326,7 +327,7 @@ struct at_setter_data {
 	bool set;
 };
 
-static int at_setter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int at_setter_entry_body(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_setter_data *d = (void *)ri->data;
 	struct at_req *req;
@@ -364,6 +365,17 @@ static int at_setter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		rcu_read_unlock();
 	}
 	return 0;
+}
+NOKPROBE_SYMBOL(at_setter_entry_body);
+
+/* the handler, timed in the test build (prof.h) */
+static int at_setter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	u64 t0 = at_prof_start();
+	int ret = at_setter_entry_body(ri, regs);
+
+	at_prof_end(AT_P_SET_ENTRY, t0);
+	return ret;
 }
 NOKPROBE_SYMBOL(at_setter_entry);
 
@@ -410,15 +422,18 @@ static void at_setter_exit_lockless(struct at_vm *vm,
 }
 NOKPROBE_SYMBOL(at_setter_exit_lockless);
 
-static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int at_setter_exit_body(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_setter_data *d = (void *)ri->data;
 	unsigned long new = at_kvm_mask(d->kvm);
 	struct at_rec tmpl;
 	struct at_vm *vm;
+	u64 t0;
 
 	rcu_read_lock();
+	t0 = at_prof_start();
 	vm = at_vm_get_or_adopt(d->kvm, d->old);
+	at_prof_end(AT_P_SET_LOOKUP, t0);
 	if (!vm)
 		goto out;
 	/*
@@ -429,9 +444,13 @@ static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	 */
 	if (READ_ONCE(vm->baseline) && READ_ONCE(vm->created_ns) >= d->entry_ns)
 		d->old = READ_ONCE(vm->mask);
+	t0 = at_prof_start();
 	at_vm_note_key(vm, d->kvm);
+	at_prof_end(AT_P_SET_KEY, t0);
 	at_rec_init(&tmpl, d->set ? AT_EV_SET : AT_EV_CLEAR);
+	t0 = at_prof_start();
 	tmpl.vcpu = at_vcpu_of(d->kvm, NULL);
+	at_prof_end(AT_P_SET_VCPU, t0);
 	tmpl.site = d->site;
 	if (READ_ONCE(at_setter_lockless)) {
 		at_setter_exit_lockless(vm, d, &tmpl);
@@ -448,10 +467,23 @@ static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 		tmpl.new_mask = d->old;
 		at_vm_record_request(vm, &tmpl);
 	}
+	t0 = at_prof_start();
 	at_emit_changes(vm, &tmpl, d->old, new, d->bit);
+	at_prof_end(AT_P_SET_EMIT, t0);
 out:
 	rcu_read_unlock();
 	return 0;
+}
+NOKPROBE_SYMBOL(at_setter_exit_body);
+
+/* the handler, timed in the test build (prof.h) */
+static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	u64 t0 = at_prof_start();
+	int ret = at_setter_exit_body(ri, regs);
+
+	at_prof_end(AT_P_SET_EXIT, t0);
+	return ret;
 }
 NOKPROBE_SYMBOL(at_setter_exit);
 
@@ -493,7 +525,7 @@ struct at_request_data {
 	unsigned long old;
 };
 
-static int at_request_entry(struct kretprobe_instance *ri,
+static int at_request_entry_body(struct kretprobe_instance *ri,
 			    struct pt_regs *regs)
 {
 	struct at_request_data *d = (void *)ri->data;
@@ -529,9 +561,21 @@ static int at_request_entry(struct kretprobe_instance *ri,
 	req->site = outer ? outer->site : at_caller(regs);
 	return 0;
 }
+NOKPROBE_SYMBOL(at_request_entry_body);
+
+/* the handler, timed in the test build (prof.h) */
+static int at_request_entry(struct kretprobe_instance *ri,
+			    struct pt_regs *regs)
+{
+	u64 t0 = at_prof_start();
+	int ret = at_request_entry_body(ri, regs);
+
+	at_prof_end(AT_P_REQ_ENTRY, t0);
+	return ret;
+}
 NOKPROBE_SYMBOL(at_request_entry);
 
-static int at_request_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int at_request_exit_body(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_request_data *d = (void *)ri->data;
 	struct at_req *req = d->req;
@@ -555,6 +599,17 @@ static int at_request_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 out:
 	at_req_release(req);
 	return 0;
+}
+NOKPROBE_SYMBOL(at_request_exit_body);
+
+/* the handler, timed in the test build (prof.h) */
+static int at_request_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	u64 t0 = at_prof_start();
+	int ret = at_request_exit_body(ri, regs);
+
+	at_prof_end(AT_P_REQ_EXIT, t0);
+	return ret;
 }
 NOKPROBE_SYMBOL(at_request_exit);
 

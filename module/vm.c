@@ -26,6 +26,7 @@
 #include <linux/vmalloc.h>
 
 #include "apicv_trace.h"
+#include "prof.h"
 
 static DEFINE_HASHTABLE(at_vm_hash, 8);		/* live VMs by struct kvm * */
 /*
@@ -456,13 +457,19 @@ u64 at_events_total(void)
 /* Stamp and store one record: the VM's ring, then the follow stream. */
 static void at_emit(struct at_vm *vm, struct at_rec *rec)
 {
+	u64 t0;
+
 	if (rec->event == AT_EV_APIC_ID && !(rec->flags & AT_F_MATCH) &&
 	    rec->xapic_id != U32_MAX)
 		at_note_mismatch(vm, rec);
 	rec->gseq = atomic64_inc_return(&at_gseq);
 	rec->vm_id = vm->id;
+	t0 = at_prof_start();
 	at_ring_write(vm->ring, rec, NULL);
+	at_prof_end(AT_P_RING_VM, t0);
+	t0 = at_prof_start();
 	at_ring_write(at_stream, rec, NULL);
+	at_prof_end(AT_P_RING_STREAM, t0);
 	this_cpu_inc(at_events);	/* vm's count: its ring's head */
 	if (atomic_read(&at_followers))
 		irq_work_queue(&at_irq_work);
@@ -475,8 +482,12 @@ NOKPROBE_SYMBOL(at_emit);
  */
 void at_vm_record(struct at_vm *vm, struct at_rec *rec)
 {
-	if (rec->result == AT_RES_CHANGED)
+	if (rec->result == AT_RES_CHANGED) {
+		u64 t0 = at_prof_start();
+
 		at_account(vm, rec);
+		at_prof_end(AT_P_ACCOUNT, t0);
+	}
 	at_emit(vm, rec);
 }
 NOKPROBE_SYMBOL(at_vm_record);

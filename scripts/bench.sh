@@ -14,7 +14,8 @@
 #     loaded, (d) empty kretprobes on the same functions (the mechanism
 #     alone), (e) d plus a 256-entry table walk per call, (f) one empty
 #     kretprobe (the setter only), (g) empty plain kprobes on the same 2,
-#     interleaved a..g, a..g, ...;
+#     (h) c's test build (AT_TEST_FAULTS: module/prof.h times each handler
+#     and its parts: where c's time goes), interleaved a..h, a..h, ...;
 #  3. memory per VM and for 1, 100, 1000 VMs (status memory_bytes, checked
 #     against MemFree/Slab/slabinfo deltas with and without the module);
 #  4. reading `events` with many VMs and full rings; `follow` latency.
@@ -87,6 +88,11 @@ log "atbench.ko: building in $root against $kver"
 log "apicv_trace.ko: buildroot.sh $line --dkms-build"
 ko=$("$SCRIPTS_DIR/buildroot.sh" "$line" --dkms-build "$top" | tail -n1)
 [[ -e $ko ]] || die "no apicv_trace.ko from buildroot.sh --dkms-build"
+log "apicv_trace-test.ko (the profile of loop mode h): buildroot.sh $line --w1"
+"$SCRIPTS_DIR/buildroot.sh" "$line" --w1 "$top" >"$out/test-build.log" 2>&1 ||
+	{ tail -n 20 "$out/test-build.log" >&2; die "the test build (buildroot.sh $line --w1) failed"; }
+tko=$APICV_CACHE/ko-test/$line/apicv_trace-test.ko
+[[ -e $tko ]] || die "no $tko from buildroot.sh --w1"
 
 payload=$(mktemp -d "${TMPDIR:-/tmp}/apicv-bench.XXXXXX")
 initrd=$(mktemp "${TMPDIR:-/tmp}/apicv-bench-initrd.XXXXXX")
@@ -94,6 +100,7 @@ ttys1=$(mktemp "${TMPDIR:-/tmp}/apicv-bench-ttyS1.XXXXXX")
 qpid=''
 trap '[[ -n $qpid ]] && kill "$qpid" 2>/dev/null; rm -rf "$payload" "$initrd" "$ttys1"' EXIT
 ko_unpack "$ko" "$payload/apicv_trace.ko"
+cp "$tko" "$payload/apicv_trace-test.ko"
 cp "$out/atbench.ko" "$out/atprobe.ko" "$top/tests/bench/guest.sh" "$top/tests/bench/build/kvmbench" "$payload/"
 echo "$ENV" >"$payload/bench.env"
 

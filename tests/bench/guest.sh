@@ -57,10 +57,11 @@ part_kvm() {
 	# d (empty kretprobes on the same functions: the mechanism alone), e (d
 	# plus a 256-entry table walk per call, like at_req_find()), f (one empty
 	# kretprobe, on the setter only), g (plain kprobes, entry only, on the
-	# same 2 functions), interleaved
+	# same 2 functions), h (c's test build: prof.h times each handler and
+	# part, printed at unload into prof.txt), interleaved
 	r=0
 	while [ $r -lt $LOOP_ROUNDS ]; do
-		for m in a b c d e f g; do
+		for m in a b c d e f g h; do
 			case $m in
 			b) echo >$T/trace; echo 1 >$tp; echo 1 >$T/tracing_on; e0=$(tp_entries) ;;
 			c) at_load || continue; e0=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status) ;;
@@ -68,11 +69,16 @@ part_kvm() {
 			e) insmod $P/atprobe.ko scan=256 || { err "insmod atprobe.ko scan=256"; continue; }; e0=0 ;;
 			g) insmod $P/atprobe.ko ret=0 || { err "insmod atprobe.ko ret=0"; continue; }; e0=0 ;;
 			f) insmod $P/atprobe.ko syms=__kvm_set_or_clear_apicv_inhibit || { err "insmod atprobe.ko (setter only)"; continue; }; e0=0 ;;
+			h) dmesg -c >/dev/null
+			   insmod $P/apicv_trace-test.ko || { err "insmod apicv_trace-test.ko"; continue; }
+			   e0=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status) ;;
 			esac
 			line=$($P/kvmbench loop $LOOP_N) || err "kvmbench loop ($m)"
 			case $m in
 			b) echo 0 >$tp; e1=$(tp_entries); echo >$T/trace ;;
 			c) e1=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status); at_unload ;;
+			h) e1=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status); at_unload
+			   dmesg | sed -n "s/.*apicv_trace: prof: /round=$r /p" >>$out/prof.txt ;;
 			d | e | f | g) e1=0; rmmod atprobe || err "rmmod atprobe" ;;
 			*) e0=0 e1=0 ;;
 			esac

@@ -139,8 +139,9 @@ for g in kvm_guests:
              'd': '(d) empty kretprobes, same 2 functions',
              'e': '(e) = d + 256-entry walk per call',
              'f': '(f) one empty kretprobe (setter only)',
-             'g': '(g) empty plain kprobes (entry only), same 2'}
-    for m in 'abcdefg':
+             'g': '(g) empty plain kprobes (entry only), same 2',
+             'h': '(h) = c, test build timing its parts (prof.h)'}
+    for m in 'abcdefgh':
         v = list(by.get(m, {}).values())
         note = ''
         if m in 'bc' and rec.get(m):
@@ -157,7 +158,21 @@ for g in kvm_guests:
     row('2 BLOCKIRQ ioctl loop', 'e vs d (throughput change)', accel, slow('d', 'e'), '%', 'per round')
     row('2 BLOCKIRQ ioctl loop', 'f vs a (throughput change)', accel, slow('a', 'f'), '%', 'per round')
     row('2 BLOCKIRQ ioctl loop', 'g vs a (throughput change)', accel, slow('a', 'g'), '%', 'per round')
-    for m in 'abcdefg':
+    row('2 BLOCKIRQ ioctl loop', 'h vs c (the timing itself)', accel, slow('c', 'h'), '%', 'per round')
+    # where c's time goes: mode h's sections, ns per call, per round
+    prof = {}
+    for l in lines(f'{g}/prof.txt'):
+        p = l.split()
+        if len(p) == 4 and p[0].startswith('round='):
+            k = dict(x.split('=', 1) for x in (p[0], p[2], p[3]))
+            if int(k['n']):
+                prof.setdefault(p[1], []).append(int(k['ns']) / int(k['n']))
+    if by.get('h') and not prof:
+        missing.append(f'prof.txt (mode h) [{accel}]')
+    for sec in sorted(prof):
+        row('2b where (c) spends its time (h)', f'{sec}: ns per call', accel, prof[sec], 'ns',
+            'local_clock() around it, under TCG')
+    for m in 'abcdefgh':
         lab = m
         v = list(by.get(m, {}).values())
         if v:

@@ -16,6 +16,9 @@
 #     kretprobe (the setter only), (g) empty plain kprobes on the same 2,
 #     (h) c's test build (AT_TEST_FAULTS: module/prof.h times each handler
 #     and its parts: where c's time goes), interleaved a..h, a..h, ...;
+#  2c. a realistic workload: a guest booting and rebooting (kvmdrive guest,
+#     IRQWIN flapping through the 8259 PIC) without and with the module,
+#     interleaved: CPU time per run, the ratio and its spread;
 #  3. memory per VM and for 1, 100, 1000 VMs (status memory_bytes, checked
 #     against MemFree/Slab/slabinfo deltas with and without the module);
 #  4. reading `events` with many VMs and full rings; `follow` latency.
@@ -54,10 +57,10 @@ mkdir -p "$out"
 
 if ((smoke)); then
 	UB_ARGS="-n 100000 -r 3"
-	ENV="RING_N=5000 RING_RUNS=3 LOOP_N=2000 LOOP_ROUNDS=3 MEM_VMS='1 10' READ_VMS=4 READ_FILL=300 READ_RUNS=3 LAT_N=10"
+	ENV="RING_N=5000 RING_RUNS=3 LOOP_N=2000 LOOP_ROUNDS=3 BOOT_ROUNDS=1 BOOT_TICKS=20 MEM_VMS='1 10' READ_VMS=4 READ_FILL=300 READ_RUNS=3 LAT_N=10"
 else
 	UB_ARGS="-n 2000000 -r 9"
-	ENV="RING_N=${BENCH_RING_N:-400000} RING_RUNS=7 LOOP_N=${BENCH_LOOP_N:-100000} LOOP_ROUNDS=${BENCH_LOOP_ROUNDS:-9} MEM_VMS='1 100 1000' READ_VMS=100 READ_FILL=300 READ_RUNS=5 LAT_N=100"
+	ENV="RING_N=${BENCH_RING_N:-400000} RING_RUNS=7 LOOP_N=${BENCH_LOOP_N:-100000} LOOP_ROUNDS=${BENCH_LOOP_ROUNDS:-9} BOOT_ROUNDS=${BENCH_BOOT_ROUNDS:-9} BOOT_TICKS=300 MEM_VMS='1 100 1000' READ_VMS=100 READ_FILL=300 READ_RUNS=5 LAT_N=100"
 fi
 meta() { echo "$1=$2" >>"$out/meta.txt"; }
 meta date "$(date -u +%FT%TZ)"
@@ -66,6 +69,7 @@ meta settings "ubench $UB_ARGS; guest $ENV"
 
 # ---- builds -----------------------------------------------------------------
 make -s -C "$top/tests/bench" >&2
+make -s -C "$top/tests/e2e" >&2	# kvmdrive: the realistic workload (2c)
 kver=$("$SCRIPTS_DIR/fetch-kernel.sh" "$line")
 root=$("$SCRIPTS_DIR/buildroot.sh" "$line" | tail -n1)
 [[ -d $root ]] || die "no build root for $line"
@@ -101,7 +105,8 @@ qpid=''
 trap '[[ -n $qpid ]] && kill "$qpid" 2>/dev/null; rm -rf "$payload" "$initrd" "$ttys1"' EXIT
 ko_unpack "$ko" "$payload/apicv_trace.ko"
 cp "$tko" "$payload/apicv_trace-test.ko"
-cp "$out/atbench.ko" "$out/atprobe.ko" "$top/tests/bench/guest.sh" "$top/tests/bench/build/kvmbench" "$payload/"
+cp "$out/atbench.ko" "$out/atprobe.ko" "$top/tests/bench/guest.sh" "$top/tests/bench/build/kvmbench" \
+	"$top/tests/e2e/kvmdrive" "$payload/"
 echo "$ENV" >"$payload/bench.env"
 
 # ---- userspace ----------------------------------------------------------------

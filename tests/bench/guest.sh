@@ -87,6 +87,29 @@ part_kvm() {
 		r=$((r + 1))
 	done
 
+	# 2c. a realistic workload: a guest that boots and reboots
+	# (kvmdrive guest: its timer through the 8259 PIC, so IRQWIN flaps on
+	# every tick, PIT reinject off), BOOT_ROUNDS times without and with
+	# the module, interleaved; CPU seconds (user + sys, time -p) and wall
+	r=0
+	while [ $r -lt $BOOT_ROUNDS ]; do
+		for m in none module; do
+			if [ $m = module ]; then
+				at_load || continue
+				e0=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status)
+			fi
+			t=$(time -p $P/kvmdrive guest --no-reinject --reboots 3 --ticks $BOOT_TICKS 2>&1 >/tmp/boot.out) ||
+				err "kvmdrive guest ($m): $(tail -n 2 /tmp/boot.out)"
+			rec=0
+			if [ $m = module ]; then
+				rec=$(( $(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status) - e0 ))
+				at_unload
+			fi
+			echo "mode=$m round=$r recorded=$rec $(echo "$t" | awk '/^(real|user|sys) / { printf "%s=%s ", $1, $2 }')$(sed -n 's/^SUMMARY .*\(ticks=[0-9]*\).*\(windows=[0-9]*\).*/\1 \2/p' /tmp/boot.out)" >>$out/boot.txt
+		done
+		r=$((r + 1))
+	done
+
 	# 3. memory: N VMs without the module, then with it
 	ulimit -n 8192
 	for n in $MEM_VMS; do

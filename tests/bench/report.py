@@ -40,7 +40,7 @@ def fmt(x, unit):
     if unit == '%':
         return f'{x:+.1f}'
     if unit in ('x', 'ratio'):
-        return f'{x:.2f}'
+        return f'{x:.3f}'
     if abs(x) >= 100:
         return f'{x:,.0f}'
     return f'{x:.1f}'
@@ -184,6 +184,36 @@ for g in kvm_guests:
     if scb:
         verdicts.append((f'apicv_trace overhead <= tracepoint overhead [{accel}]', scb[0] >= 0.0,
                          f'c vs b median {scb[0]:+.1f}% (b vs a {sb[0]:+.1f}%, c vs a {sc[0]:+.1f}%)'))
+
+    # ---- 2c. a realistic workload: booting guests ------------------------
+    boot = {}
+    for l in lines(f'{g}/boot.txt'):
+        r = kv(l)
+        if 'user' in r and 'sys' in r and 'real' in r:
+            boot.setdefault(r['mode'], {})[int(r['round'])] = (
+                float(r['user']) + float(r['sys']), float(r['real']), int(r.get('recorded', 0)))
+    if not boot:
+        missing.append(f'boot.txt (2c) [{accel}]')
+    for m, what in (('none', 'without the module'), ('module', 'apicv_trace loaded')):
+        v = boot.get(m, {})
+        note = ''
+        if m == 'module' and v:
+            recs = [x[2] for x in v.values()]
+            note = f'recorded {min(recs)}..{max(recs)} per run'
+        row('2c booting guests (kvmdrive guest)', f'{what}: CPU ms per run', accel,
+            [1000 * x[0] for x in v.values()], 'ms', note)
+    rs = sorted(set(boot.get('none', {})) & set(boot.get('module', {})))
+    cpu_ratio = [boot['module'][r][0] / boot['none'][r][0] for r in rs if boot['none'][r][0] > 0]
+    wall_ratio = [boot['module'][r][1] / boot['none'][r][1] for r in rs if boot['none'][r][1] > 0]
+    cr = row('2c booting guests (kvmdrive guest)', 'CPU time, module / none', accel, cpu_ratio, 'x', 'per round')
+    row('2c booting guests (kvmdrive guest)', 'wall time, module / none', accel, wall_ratio, 'x', 'per round')
+    none_cpu = [x[0] for x in boot.get('none', {}).values()]
+    if cr and len(none_cpu) >= 3:
+        noise = (max(none_cpu) - min(none_cpu)) / statistics.median(none_cpu)
+        verdicts.append((f'booting guests: overhead within the run-to-run noise [{accel}]',
+                         abs(cr[0] - 1.0) <= noise,
+                         f'CPU time ratio median {cr[0]:.3f} (min {cr[2]:.3f}, max {cr[1]:.3f}); '
+                         f'noise (spread of the runs without the module) {100 * noise:.1f}%'))
 
     # ---- 3. memory ------------------------------------------------------------
     mem = {}

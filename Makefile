@@ -6,7 +6,8 @@
 #                     its man page and JSON schema under PREFIX (/usr/local)
 #   make uninstall    remove all of that (the module from DKMS, all kernels)
 #   make deb          Debian packages apicv-trace-dkms and apicv-trace in
-#                     dist/, built in the bullseye build root, lintian-clean
+#                     dist/, built in the bullseye build root (made first if
+#                     missing), lintian-clean
 #                     (scripts/deb.sh; its install-test ROOT installs them)
 #   make check        every test on every Debian kernel line in KERNELS
 #                     (5.10 bullseye, 6.1 bookworm, 6.12 trixie, 7.2 sid,
@@ -51,7 +52,10 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/share/man/man8/apicv-trace.8
 	rm -rf $(DESTDIR)$(PREFIX)/share/apicv-trace
 
+# On a fresh machine too: the host packages, Debian 11's kernel line and its
+# build root first (cached; quick when they are there).
 deb:
+	scripts/setup-host.sh 5.10 >&2
 	scripts/deb.sh build
 
 check:

@@ -236,10 +236,12 @@ static void at_vm_baseline(struct at_vm *vm, const struct kvm *kvm,
 NOKPROBE_SYMBOL(at_vm_baseline);
 
 /*
- * A VM found on KVM's list when the hooks armed (process context, under
- * kvm_lock: hooks.c): adopted with KVM's @mask as its baseline, owned by
- * the VMM thread @pid that created it, @comm its name (TASK_COMM_LEN
- * bytes). *@fresh: it was not tracked yet.
+ * A VM that predates the hooks, adopted with KVM's @mask as its baseline,
+ * owned by the VMM thread @pid, @comm its name (TASK_COMM_LEN bytes):
+ * found on KVM's list when the hooks armed (hooks.c, under kvm_lock), or
+ * at its first event (at_vm_get_or_adopt()). NULL for a VM being
+ * destroyed, or when no record is available. *@fresh: it was not
+ * tracked yet.
  */
 struct at_vm *at_vm_adopt(const struct kvm *kvm, unsigned long mask,
 			  pid_t pid, const char *comm, bool *fresh)
@@ -255,6 +257,7 @@ struct at_vm *at_vm_adopt(const struct kvm *kvm, unsigned long mask,
 		at_vm_baseline(vm, kvm, mask);
 	return vm;
 }
+NOKPROBE_SYMBOL(at_vm_adopt);
 
 /*
  * The VM for @kvm; a VM that existed before the module loaded is adopted
@@ -270,17 +273,9 @@ struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm, unsigned long mask)
 
 	if (vm)
 		return vm;
-	if (!at_kvm_alive(kvm)) {
+	vm = at_vm_adopt(kvm, mask, current->pid, current->comm, &fresh);
+	if (!vm)
 		atomic64_inc(&at_stats.untracked);
-		return NULL;
-	}
-	vm = at_vm_insert(kvm, true, mask, current->pid, current->comm, &fresh);
-	if (!vm) {
-		atomic64_inc(&at_stats.untracked);
-		return NULL;
-	}
-	if (fresh)
-		at_vm_baseline(vm, kvm, mask);
 	return vm;
 }
 NOKPROBE_SYMBOL(at_vm_get_or_adopt);

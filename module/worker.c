@@ -253,10 +253,13 @@ static void at_read_vm_name(struct at_vm *vm, char *buf)
 	if (task)
 		mm = get_task_mm(task);
 	if (mm) {
-		spin_lock(&mm->arg_lock);
-		start = mm->arg_start;
-		end = mm->arg_end;
-		spin_unlock(&mm->arg_lock);
+		/*
+		 * Without mm->arg_lock (a spinlock_t: no sleeping lock in this
+		 * module, PREEMPT_RT included): a racing prctl(PR_SET_MM) can
+		 * at worst give a wrong range, read bounded and unchecked.
+		 */
+		start = READ_ONCE(mm->arg_start);
+		end = READ_ONCE(mm->arg_end);
 		if (end > start)
 			n = access_process_vm(task, start, buf,
 					      min_t(unsigned long, end - start,

@@ -73,13 +73,6 @@ mkdir -p "$roots/.locks" "$logdir"
 
 # ---- helpers ----------------------------------------------------------------
 
-# in_root CMD...: run CMD in the root with a clean environment.
-in_root() {
-	chroot "$root" /usr/bin/env -i HOME=/root LC_ALL=C TERM=dumb \
-		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		DEBIAN_FRONTEND=noninteractive "$@"
-}
-
 # umount_under DIR: unmount everything mounted at or below DIR (deepest first).
 umount_under() {
 	local m
@@ -88,18 +81,6 @@ umount_under() {
 }
 
 mount_proc() { mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"; }
-
-# run_logged LOG CMD...: run CMD with its output in LOG; on failure show the tail.
-run_logged() {
-	local logf=$1 rc=0
-	shift
-	"$@" >>"$logf" 2>&1 || rc=$?
-	if ((rc)); then
-		tail -n 25 "$logf" >&2
-		log "failed (exit $rc): $*  [log: $logf]"
-	fi
-	return $rc
-}
 
 # kernel_config: path of the fetched kernel's config (CONFIG_CC_VERSION_TEXT is read from it).
 kernel_config() {

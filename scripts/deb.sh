@@ -47,13 +47,6 @@ root=$roots/$name
 logdir=$APICV_CACHE/logs
 mkdir -p "$logdir"
 
-# in_root CMD...: run CMD in the root with a clean environment (as buildroot.sh).
-in_root() {
-	chroot "$root" /usr/bin/env -i HOME=/root LC_ALL=C TERM=dumb \
-		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		DEBIAN_FRONTEND=noninteractive "$@"
-}
-
 # shellcheck disable=SC2034 # read in the EXIT traps
 mounted_proc=0
 mount_proc() {
@@ -61,18 +54,6 @@ mount_proc() {
 	mount -t proc proc "$root/proc"
 	# shellcheck disable=SC2034 # read in the EXIT traps
 	mounted_proc=1
-}
-
-# run_logged LOG CMD...: CMD's output in LOG; on failure show its tail.
-run_logged() {
-	local logf=$1 rc=0
-	shift
-	"$@" >>"$logf" 2>&1 || rc=$?
-	if ((rc)); then
-		tail -n 30 "$logf" >&2
-		log "$name: failed (exit $rc): $*  [log: $logf]"
-	fi
-	return $rc
 }
 
 # apt_install LOG PKG...: install what is missing of PKG in the root (a

@@ -50,11 +50,6 @@ rbuild=/usr/src/apicv-debug/build
 logf=$APICV_CACHE/logs/debug-kernel.log
 mkdir -p "$APICV_CACHE/logs"
 
-in_root() {
-	chroot "$root" /usr/bin/env -i HOME=/root LC_ALL=C TERM=dumb \
-		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		DEBIAN_FRONTEND=noninteractive "$@"
-}
 mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
 
 # The options the suite relies on: checked in the final .config, so a

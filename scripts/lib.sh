@@ -158,6 +158,27 @@ host_apt_install() {
 }
 
 # ko_unpack SRC DST: copy a kernel module, decompressing .xz/.zst/.gz.
+# in_root CMD...: run CMD in the build root $root (the caller's) with a
+# clean environment.
+in_root() {
+	chroot "$root" /usr/bin/env -i HOME=/root LC_ALL=C TERM=dumb \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+# run_logged LOG CMD...: run CMD with its output appended to LOG; on failure
+# show LOG's tail and say what failed (prefixed with $name, the root, if set).
+run_logged() {
+	local logf=$1 rc=0
+	shift
+	"$@" >>"$logf" 2>&1 || rc=$?
+	if ((rc)); then
+		tail -n 30 "$logf" >&2
+		log "${name:+$name: }failed (exit $rc): $*  [log: $logf]"
+	fi
+	return $rc
+}
+
 ko_unpack() {
 	case $1 in
 	*.xz) xz -dc "$1" >"$2" ;;

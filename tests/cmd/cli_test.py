@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tally import Tally  # noqa: E402
+from tally import Tally, wait_rc  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "fixtures")
@@ -602,11 +602,7 @@ def test_watch(b):
                f"watch on a blocking stream prints live lines (split read): {got!r}")
             ok(p.poll() is None, "watch keeps waiting for more")
             p.send_signal(sig)
-            try:
-                rc = p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                rc = "timeout"
+            rc = wait_rc(p)
             err = p.stderr.read().decode()
             ok(rc == 0 and "ERROR" not in err, f"watch exits 0 on {sig.name}: rc={rc} {err[-500:]}")
             os.close(wfd)

@@ -21,7 +21,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tally import Tally  # noqa: E402
+from tally import Tally, fresh_copy  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "fixtures", "doctor")
@@ -57,10 +57,7 @@ def shape(out):
 
 
 def copy(tmp, case):
-    d = os.path.join(tmp, case)
-    shutil.rmtree(d, ignore_errors=True)
-    shutil.copytree(os.path.join(FIX, case), d)
-    return d
+    return fresh_copy(FIX, tmp, case)
 
 
 def put(d, rel, data):

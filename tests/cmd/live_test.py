@@ -34,7 +34,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tally import Tally  # noqa: E402
+from tally import Tally, wait_rc  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "fixtures")
@@ -136,11 +136,7 @@ def test_watch_wall_time(b):
         ok(p.poll() is None, "watch live keeps waiting")
         # the module goes away: follow reads 0 bytes -> exit 9, said on stderr
         os.close(wfd)
-        try:
-            rc = p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            rc = "timeout"
+        rc = wait_rc(p)
         err = p.stderr.read().decode()
         ok(rc == 9 and "unloaded" in err and "modprobe apicv_trace" in err,
            f"watch: module unloaded -> exit 9: rc={rc} {err!r}")
@@ -302,11 +298,7 @@ def test_prom_output(b, promtool):
                 tmp_seen = [n for n in listing(d) if n.startswith(".apicv_trace.prom.")]
                 ok(tmp_seen, f"prom --output: the temporary file is there while writing: {listing(d)}")
                 p.send_signal(sig)
-                try:
-                    rc = p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    rc = "timeout"
+                rc = wait_rc(p)
                 ok(rc == -sig and listing(d) == ["apicv_trace.prom", "isdir.prom"]
                    and open(f).read() == want,
                    f"prom --output on {sig.name}: no leftovers, FILE as it was: rc={rc} {listing(d)}")
@@ -318,7 +310,7 @@ def test_save(b):
         out_dir = os.path.join(root, "bundle")
         # follow is a FIFO no one writes: opening it would block until the timeout
         rc, out, err = run(b, "save", out_dir, sysfs=root, timeout=90)
-        ok(rc == 0 and f"saved" in out and out_dir in out, f"save: exit 0: rc={rc} {out!r} {err!r}")
+        ok(rc == 0 and "saved" in out and out_dir in out, f"save: exit 0: rc={rc} {out!r} {err!r}")
         files = []
         for dp, _, fns in os.walk(out_dir):
             files += [os.path.relpath(os.path.join(dp, n), out_dir) for n in fns]

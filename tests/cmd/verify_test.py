@@ -20,7 +20,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tally import Tally  # noqa: E402
+from tally import Tally, fresh_copy  # noqa: E402
 from cli_test import run  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,10 +33,7 @@ VERDICT = re.compile(r"^verify: (agree|DISAGREE|INCONCLUSIVE) ", re.M)
 
 
 def copy(tmp, name):
-    d = os.path.join(tmp, name)
-    shutil.rmtree(d, ignore_errors=True)
-    shutil.copytree(os.path.join(FIX, name), d)
-    return d
+    return fresh_copy(FIX, tmp, name)
 
 
 def edit(d, f, fn):

@@ -24,13 +24,16 @@ static const char *const at_prof_names[AT_P_NR] = {
 	[AT_P_REQ_EXIT] = "request_exit",
 	[AT_P_SET_ENTRY] = "setter_entry",
 	[AT_P_SET_EXIT] = "setter_exit",
-	[AT_P_SET_LOOKUP] = "setter_exit.lookup",
-	[AT_P_SET_KEY] = "setter_exit.key",
-	[AT_P_SET_VCPU] = "setter_exit.vcpu",
-	[AT_P_SET_EMIT] = "setter_exit.emit",
+	[AT_P_SET_ARGS] = "setter.args",
+	[AT_P_SET_REC] = "setter.rec_init",
+	[AT_P_SET_LOOKUP] = "setter.lookup",
+	[AT_P_SET_KEY] = "setter.key",
+	[AT_P_SET_VCPU] = "setter.vcpu",
+	[AT_P_SET_EMIT] = "setter.emit",
 	[AT_P_ACCOUNT] = "account",
 	[AT_P_RING_VM] = "ring_vm",
 	[AT_P_RING_STREAM] = "ring_stream",
+	[AT_P_EMPTY] = "empty_span",
 };
 
 /* Probe context: preemption is off, the sums are this CPU's. */

@@ -18,6 +18,8 @@ enum at_prof_id {
 	AT_P_REQ_EXIT,		/* ... its return handler */
 	AT_P_SET_ENTRY,		/* the setter's entry handler */
 	AT_P_SET_EXIT,		/* ... its return handler, all of it */
+	AT_P_SET_ARGS,		/* ... its arguments, the mask, the site */
+	AT_P_SET_REC,		/* ... the record's common fields */
 	AT_P_SET_LOOKUP,	/* ... finding the VM */
 	AT_P_SET_KEY,		/* ... noting KVM's key */
 	AT_P_SET_VCPU,		/* ... the running vCPU */
@@ -25,6 +27,7 @@ enum at_prof_id {
 	AT_P_ACCOUNT,		/* per change: the aggregates (at_account) */
 	AT_P_RING_VM,		/* per record: the VM's ring */
 	AT_P_RING_STREAM,	/* per record: the follow stream */
+	AT_P_EMPTY,		/* an empty span: what the timing itself costs */
 	AT_P_NR
 };
 

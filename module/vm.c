@@ -101,18 +101,39 @@ void at_vm_kick(void)
 }
 NOKPROBE_SYMBOL(at_vm_kick);
 
+/*
+ * A record of the current thread, now. Every field is set, one store
+ * each (the record reaches userspace): no block fill of the whole record
+ * on the probe's path, where a string instruction is dear under emulation.
+ */
 void at_rec_init(struct at_rec *rec, unsigned char event)
 {
-	memset(rec, 0, sizeof(*rec));
+	unsigned int i;
+
+	BUILD_BUG_ON(sizeof(rec->comm) != 2 * sizeof(u64) ||
+		     sizeof(current->comm) < sizeof(rec->comm));
+	rec->gseq = 0;
+	rec->ns = at_now();
+	rec->old_mask = 0;
+	rec->new_mask = 0;
+	rec->site = 0;
+	rec->vm_id = 0;
+	rec->tid = current->pid;
+	rec->vcpu = AT_NO_VCPU;
+	rec->cpu = raw_smp_processor_id();
 	rec->event = event;
 	rec->bit = AT_NO_BIT;
-	rec->vcpu = AT_NO_VCPU;
-	rec->ns = at_now();
-	rec->cpu = raw_smp_processor_id();
-	rec->tid = current->pid;
-	memcpy(rec->comm, current->comm, sizeof(rec->comm));
-	rec->comm[sizeof(rec->comm) - 1] = '\0';
+	rec->result = 0;
+	rec->flags = 0;
+	rec->xapic_id = 0;
 	rec->site_gen = at_kvm_gen();
+	rec->reserved = 0;
+	memcpy(rec->comm, current->comm, sizeof(rec->comm));	/* two words */
+	rec->comm[sizeof(rec->comm) - 1] = '\0';
+	rec->value = 0;
+	rec->value_old = 0;
+	for (i = 0; i < ARRAY_SIZE(rec->spare); i++)
+		rec->spare[i] = 0;
 }
 NOKPROBE_SYMBOL(at_rec_init);
 
@@ -301,12 +322,12 @@ void at_vm_retire(struct at_vm *vm, const struct kvm *kvm)
 }
 NOKPROBE_SYMBOL(at_vm_retire);
 
-/* Remember KVM's debugfs name for the VM, once. Only while at_kvm_alive(). */
-void at_vm_note_key(struct at_vm *vm, const struct kvm *kvm)
+/* at_vm_note_key() while the VM's key is not known yet */
+void at_vm_note_key_slow(struct at_vm *vm, const struct kvm *kvm)
 {
 	const char *name;
 
-	if (atomic_read(&vm->key_state) == AT_KEY_VALID || !at_kvm_alive(kvm))
+	if (!at_kvm_alive(kvm))
 		return;
 	name = at_kvm_debugfs_name(kvm);
 	if (!name)
@@ -318,7 +339,7 @@ void at_vm_note_key(struct at_vm *vm, const struct kvm *kvm)
 	atomic_set_release(&vm->key_state, AT_KEY_VALID);
 	at_vm_kick();
 }
-NOKPROBE_SYMBOL(at_vm_note_key);
+NOKPROBE_SYMBOL(at_vm_note_key_slow);
 
 /* The VM's vCPU count, as KVM has it now. */
 void at_vm_note_vcpus(struct at_vm *vm, const struct kvm *kvm)

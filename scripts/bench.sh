@@ -15,7 +15,9 @@
 #     alone), (e) d plus a 256-entry table walk per call, (f) one empty
 #     kretprobe (the setter only), (g) empty plain kprobes on the same 2,
 #     (h) c's test build (AT_TEST_FAULTS: module/prof.h times each handler
-#     and its parts: where c's time goes), interleaved a..h, a..h, ...;
+#     and its parts: where c's time goes), (i) c with setter_exit=Y (the
+#     setter's return hooked, the mechanism entry mode replaces on 6.1 and
+#     6.12), interleaved a..i, a..i, ...;
 #  2c. a realistic workload: a guest booting and rebooting (kvmdrive guest,
 #     IRQWIN flapping through the 8259 PIC) without and with the module,
 #     interleaved: CPU time per run, the ratio and its spread;
@@ -136,6 +138,12 @@ SPLAT_RE='BUG:|WARNING:|Oops|Call Trace|KASAN|possible circular locking|inconsis
 # guest NAME ACCEL CPU TIMEOUT PARTS...: boot with run.sh = guest.sh PARTS,
 # unpack /tmp/out into $out/NAME.  A copy of qemu-run.sh's boot with the
 # accelerator as a parameter.  Returns 0 if run.sh passed with no splat.
+# tsc=reliable: the clocksource is the TSC, as on the hosts the module is
+# for. Under TCG the guest kernel distrusts the emulated TSC and falls
+# back to the HPET, whose every read is an emulated MMIO access: the
+# module's CLOCK_BOOTTIME stamp of each record would then cost several
+# times what it costs on a host (ftrace's own trace clock never reads the
+# clocksource). docs/performance.md has the figures both ways.
 guest() {
 	local name=$1 accel=$2 cpu=$3 tmo=$4 logf rc rcline
 	shift 4
@@ -154,7 +162,7 @@ RUN
 	timeout -k 10 "$tmo" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp 2 -m 3072 \
 		-display none -monitor none -serial "file:$logf" -serial "file:$ttys1" \
 		-no-reboot -nic none -kernel "$(kline_dir "$line")/vmlinuz" -initrd "$initrd" \
-		-append "console=ttyS0,115200 panic=-1 mitigations=off oops=panic" </dev/null >"$out/$name.qemu" 2>&1 &
+		-append "console=ttyS0,115200 panic=-1 mitigations=off oops=panic tsc=reliable" </dev/null >"$out/$name.qemu" 2>&1 &
 	qpid=$!
 	wait "$qpid"
 	qpid=''
@@ -235,7 +243,8 @@ else
 fi
 meta load_after "$(cut -d' ' -f1-3 /proc/loadavg) ($(date -u +%T))"
 for g in "$out"/*/; do
-	[[ -e $g/kernel.txt ]] && { meta guest_kernel "$(cat "$g/kernel.txt")"; meta guest_cpus "$(cat "$g/cpus.txt")"; break; }
+	[[ -e $g/kernel.txt ]] && { meta guest_kernel "$(cat "$g/kernel.txt")"; meta guest_cpus "$(cat "$g/cpus.txt")"
+		meta guest_clocksource "$(cat "$g/clocksource.txt" 2>/dev/null)"; break; }
 done
 rargs=("$out")
 ((smoke)) && rargs+=(--smoke)

@@ -58,13 +58,15 @@ part_kvm() {
 	# plus a 256-entry table walk per call, like at_req_find()), f (one empty
 	# kretprobe, on the setter only), g (plain kprobes, entry only, on the
 	# same 2 functions), h (c's test build: prof.h times each handler and
-	# part, printed at unload into prof.txt), interleaved
+	# part, printed at unload into prof.txt), i (c with setter_exit=Y: the
+	# setter's return hooked, as before entry mode), interleaved
 	r=0
 	while [ $r -lt $LOOP_ROUNDS ]; do
-		for m in a b c d e f g h; do
+		for m in a b c d e f g h i; do
 			case $m in
 			b) echo >$T/trace; echo 1 >$tp; echo 1 >$T/tracing_on; e0=$(tp_entries) ;;
 			c) at_load || continue; e0=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status) ;;
+			i) at_load setter_exit=Y || continue; e0=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status) ;;
 			d) insmod $P/atprobe.ko || { err "insmod atprobe.ko"; continue; }; e0=0 ;;
 			e) insmod $P/atprobe.ko scan=256 || { err "insmod atprobe.ko scan=256"; continue; }; e0=0 ;;
 			g) insmod $P/atprobe.ko ret=0 || { err "insmod atprobe.ko ret=0"; continue; }; e0=0 ;;
@@ -76,7 +78,7 @@ part_kvm() {
 			line=$($P/kvmbench loop $LOOP_N) || err "kvmbench loop ($m)"
 			case $m in
 			b) echo 0 >$tp; e1=$(tp_entries); echo >$T/trace ;;
-			c) e1=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status); at_unload ;;
+			c | i) e1=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status); at_unload ;;
 			h) e1=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status); at_unload
 			   dmesg | sed -n "s/.*apicv_trace: prof: /round=$r /p" >>$out/prof.txt ;;
 			d | e | f | g) e1=0; rmmod atprobe || err "rmmod atprobe" ;;
@@ -158,4 +160,5 @@ for p in "$@"; do
 done
 uname -r >$out/kernel.txt
 grep -c ^processor /proc/cpuinfo >$out/cpus.txt
+cat /sys/devices/system/clocksource/clocksource0/current_clocksource >$out/clocksource.txt
 exit $rc

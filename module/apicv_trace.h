@@ -92,6 +92,7 @@ struct at_vm {
 	struct dentry *dir;
 
 	pid_t pid;
+	const struct mm_struct *vmm_mm;	/* kvm->mm: checks pid reuse, never read */
 	char comm[TASK_COMM_LEN];	/* the thread that created the VM */
 	unsigned int nr_vcpus;
 	u64 created_ns;

@@ -93,9 +93,15 @@ void at_kvm_gen_next(void)
 /* Probe context                                                    */
 /* ---------------------------------------------------------------- */
 
-/* Ask the worker to run; safe from any context. */
+/*
+ * Ask the worker to run; safe from any context. Not once unloading began:
+ * an irq_work queued after at_vm_stop() synced could run after the module
+ * is gone (on PREEMPT_RT it runs later, from a kthread).
+ */
 void at_vm_kick(void)
 {
+	if (READ_ONCE(at_shutting_down))
+		return;
 	atomic_set(&at_work_needed, 1);
 	irq_work_queue(&at_irq_work);
 }
@@ -215,6 +221,7 @@ static struct at_vm *at_vm_insert(const struct kvm *kvm, bool baseline,
 	vm->mask_since_ns = vm->created_ns;
 	vm->baseline = baseline;
 	vm->pid = pid;
+	vm->vmm_mm = READ_ONCE(kvm->mm);	/* compared, never followed */
 	memcpy(vm->comm, comm, sizeof(vm->comm));	/* TASK_COMM_LEN bytes */
 	vm->comm[sizeof(vm->comm) - 1] = '\0';
 	vm->mask = mask;	/* before it is visible: see at_vm_get_or_adopt() */
@@ -748,7 +755,11 @@ int at_vm_init(unsigned int stream_order)
 	return 0;
 }
 
-/* Hooks are disarmed: no more wake-ups of the worker or of readers. */
+/*
+ * Hooks are disarmed: no more wake-ups of the worker or of readers. Called
+ * twice (worker.c): a kick that read at_shutting_down just before it was
+ * set is synced by the second call.
+ */
 void at_vm_stop(void)
 {
 	WRITE_ONCE(at_shutting_down, true);

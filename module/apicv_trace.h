@@ -92,6 +92,7 @@ struct at_vm {
 	struct dentry *dir;
 
 	pid_t pid;
+	const struct mm_struct *vmm_mm;	/* kvm->mm: checks pid reuse, never read */
 	char comm[TASK_COMM_LEN];	/* the thread that created the VM */
 	unsigned int nr_vcpus;
 	u64 created_ns;
@@ -158,6 +159,7 @@ struct at_stats {
 	atomic64_t alloc_failed;	/* VM records the worker could not allocate */
 	atomic64_t dirs_failed;		/* vm/<key>/ directories debugfs refused */
 	atomic64_t reqs_full;		/* in-flight call table was full */
+	atomic64_t mispredicted;	/* setter entry mode: results found wrong */
 	atomic_long_t mem_bytes;
 };
 
@@ -182,7 +184,18 @@ struct at_vm *at_vm_create(const struct kvm *kvm);
 struct at_vm *at_vm_adopt(const struct kvm *kvm, unsigned long mask,
 			  pid_t pid, const char *comm, bool *fresh);
 void at_vm_retire(struct at_vm *vm, const struct kvm *kvm);
-void at_vm_note_key(struct at_vm *vm, const struct kvm *kvm);
+void at_vm_note_key_slow(struct at_vm *vm, const struct kvm *kvm);
+
+/*
+ * Remember KVM's debugfs name for the VM, once; only while at_kvm_alive().
+ * Inline: once the key is known (nearly every call) it costs one read.
+ */
+static __always_inline void at_vm_note_key(struct at_vm *vm,
+					   const struct kvm *kvm)
+{
+	if (atomic_read(&vm->key_state) != AT_KEY_VALID)
+		at_vm_note_key_slow(vm, kvm);
+}
 void at_vm_note_vcpus(struct at_vm *vm, const struct kvm *kvm);
 void at_vm_kick(void);
 
@@ -270,7 +283,7 @@ struct at_hook {
 	enum at_cand_role cand_role;
 	bool optional;			/* a kvm without it loses nothing: n/a */
 	bool (*applies)(void);		/* NULL, or false: n/a on this kvm */
-	bool ret;			/* kretprobe (else kprobe) */
+	bool ret;			/* kretprobe (else kprobe): at_hook_ret() */
 	bool sleeps;			/* its function sleeps on KVM's locks */
 	size_t data_size;		/* kretprobe per-instance data */
 	kprobe_pre_handler_t pre;
@@ -291,6 +304,9 @@ void at_hooks_bind(unsigned int id, const struct at_cand *c);
 void at_hooks_probation(unsigned int id, bool on);
 void at_hooks_release_claims(unsigned int id);
 const char *at_hook_refusal(unsigned int id);
+void at_hooks_setter_entry(bool on);
+bool at_hook_ret(unsigned int id);
+const char *at_hooks_setter_mode(void);
 
 /* ---------------------------------------------------------------- */
 /* probes.c: arming the hooks                                       */
@@ -305,6 +321,7 @@ struct at_probe_info {
 					 * after validating its arguments */
 	unsigned long nmissed;
 	int maxactive;			/* kretprobe instances, 0 for kprobes */
+	bool ret;			/* a kretprobe */
 	int err;			/* valid when failed */
 	bool absent, failed;		/* failed: also when refused */
 };

@@ -207,10 +207,19 @@ static __always_inline unsigned long at_arg(struct pt_regs *regs,
 	return regs_get_kernel_argument(regs, n);
 }
 
-/* The return address at function entry: who called the hooked function. */
+/*
+ * The return address at function entry: who called the hooked function.
+ * regs_get_kernel_stack_nth(regs, 0), less its fault-tolerant copy (an
+ * out-of-line call on every event): the word is in the current thread's
+ * stack, checked as that function checks it, and that stack is mapped.
+ */
 static __always_inline unsigned long at_caller(struct pt_regs *regs)
 {
-	return regs_get_kernel_stack_nth(regs, 0);
+	unsigned long *sp = (unsigned long *)kernel_stack_pointer(regs);
+
+	if (!regs_within_kernel_stack(regs, (unsigned long)sp))
+		return 0;
+	return READ_ONCE(*sp);
 }
 
 /*

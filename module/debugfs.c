@@ -668,7 +668,7 @@ static void at_status_hooks(struct seq_file *m)
 		} else if (pi.failed) {
 			seq_printf(m, AT_FMT_STATUS_HOOK_ERROR, pi.err);
 		}
-		if (at_hooks[i].ret)
+		if (pi.ret)
 			seq_printf(m, AT_FMT_STATUS_HOOK_MAXACTIVE, pi.maxactive);
 		if (pi.clones[0])
 			seq_printf(m, AT_FMT_STATUS_HOOK_CLONES, pi.clones);
@@ -683,7 +683,8 @@ static void at_status_hooks(struct seq_file *m)
 	seq_putc(m, '\n');
 	seq_printf(m, AT_FMT_STATUS_RUNNING,
 		   at_hooks_vcpu_known() ? "resolved" : "unresolved",
-		   atomic64_read(&at_stats.reqs_full));
+		   atomic64_read(&at_stats.reqs_full), at_hooks_setter_mode(),
+		   atomic64_read(&at_stats.mispredicted));
 	at_probes_unlock();
 }
 

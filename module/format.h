@@ -205,6 +205,8 @@
 	X(failed,	"hook roles that failed to arm, comma-separated") \
 	X(running_vcpu,	"resolved unresolved")				\
 	X(reqs_full,	"times the in-flight call table was full")	\
+	X(setter,	"entry (result read at the setter's entry) or exit (its return hooked)") \
+	X(mispredicted,	"entry mode: setter results a later call found wrong (corrected)") \
 	X(events,	"records written, all VMs")			\
 	X(untracked,	"events for VMs that could not be tracked")	\
 	X(lost,		"records lost, all VMs")			\
@@ -232,7 +234,7 @@
 #define AT_FMT_STATUS_COVERAGE	"coverage=%s"
 #define AT_FMT_STATUS_ABSENT	" absent="
 #define AT_FMT_STATUS_FAILED	" failed="
-#define AT_FMT_STATUS_RUNNING	"running_vcpu=%s reqs_full=%lld\n"
+#define AT_FMT_STATUS_RUNNING	"running_vcpu=%s reqs_full=%lld setter=%s mispredicted=%lld\n"
 #define AT_FMT_STATUS_EVENTS	"events=%llu untracked=%lld lost=%llu\n"
 #define AT_FMT_STATUS_VMS						\
 	"vms_live=%llu vms_exited=%llu vms_created=%lld vms_adopted=%lld vms_freed=%lld pool_empty=%lld alloc_failed=%lld dirs_failed=%lld adoption=%s\n"

@@ -22,6 +22,7 @@
 #include <linux/uaccess.h>
 
 #include "apicv_trace.h"
+#include "prof.h"
 #include "account.h"
 
 static at_running_vcpu_fn at_running_vcpu;	/* kvm_get_running_vcpu */
@@ -165,16 +166,13 @@ static void at_refuse(unsigned int id, const char *why)
 }
 NOKPROBE_SYMBOL(at_refuse);
 
-/* May the handler of hook @id use its arguments? Checks them on probation. */
-static bool at_args_trusted(unsigned int id, struct pt_regs *regs)
+/* at_args_trusted() for a hook on probation (@left calls still to check) */
+static bool at_args_check(unsigned int id, struct pt_regs *regs, int left)
 {
 	unsigned int first = id == AT_H_SETTER ? AT_SETTER_FIRST_ARG : 0;
-	int left = atomic_read(&at_probation[id]);
 	const char *why = NULL;
 	struct kvm *kvm = NULL;
 
-	if (likely(!left))
-		return true;
 	if (left < 0)
 		return false;
 	switch (at_hooks[id].args) {
@@ -204,7 +202,19 @@ static bool at_args_trusted(unsigned int id, struct pt_regs *regs)
 	atomic_dec_if_positive(&at_probation[id]);
 	return true;
 }
-NOKPROBE_SYMBOL(at_args_trusted);
+NOKPROBE_SYMBOL(at_args_check);
+
+/*
+ * May the handler of hook @id use its arguments? Checks them on probation.
+ * Inline: a trusted hook (the usual case) pays one read, no call.
+ */
+static __always_inline bool at_args_trusted(unsigned int id,
+					    struct pt_regs *regs)
+{
+	int left = atomic_read(&at_probation[id]);
+
+	return likely(!left) || at_args_check(id, regs, left);
+}
 
 /*
  * probes.c, before arming hook @id on candidate @c (NULL: the role's one
@@ -265,21 +275,26 @@ static int at_vcpu_of(const struct kvm *kvm, struct kvm_vcpu **out)
 }
 NOKPROBE_SYMBOL(at_vcpu_of);
 
-/* One record for bit @b going from @cur to cur ^ BIT(b); returns the mask. */
-static unsigned long at_emit_bit(struct at_vm *vm, const struct at_rec *tmpl,
+/*
+ * One record for bit @b going from @cur to cur ^ BIT(b); returns the mask.
+ * Written in @tmpl itself (no copy of it on the probe's path): the fields
+ * of the change are set for each record, and its flags are given back.
+ */
+static unsigned long at_emit_bit(struct at_vm *vm, struct at_rec *tmpl,
 				 unsigned long cur, unsigned int b,
 				 unsigned char flags)
 {
-	struct at_rec rec = *tmpl;
+	unsigned char was = tmpl->flags;
 
-	rec.bit = b;
-	rec.old_mask = cur;
+	tmpl->bit = b;
+	tmpl->old_mask = cur;
 	cur ^= BIT(b);
-	rec.new_mask = cur;
-	rec.event = (cur & BIT(b)) ? AT_EV_SET : AT_EV_CLEAR;
-	rec.result = AT_RES_CHANGED;
-	rec.flags |= flags;
-	at_vm_record(vm, &rec);
+	tmpl->new_mask = cur;
+	tmpl->event = (cur & BIT(b)) ? AT_EV_SET : AT_EV_CLEAR;
+	tmpl->result = AT_RES_CHANGED;
+	tmpl->flags = was | flags;
+	at_vm_record(vm, tmpl);
+	tmpl->flags = was;
 	return cur;
 }
 NOKPROBE_SYMBOL(at_emit_bit);
@@ -293,7 +308,7 @@ NOKPROBE_SYMBOL(at_emit_bit);
  * available) changed it: those bits are corrected first, marked
  * AT_F_MISSED, so the aggregates stay exact.
  */
-static void at_emit_changes(struct at_vm *vm, const struct at_rec *tmpl,
+static void at_emit_changes(struct at_vm *vm, struct at_rec *tmpl,
 			    unsigned long old, unsigned long new,
 			    unsigned int bit)
 {
@@ -318,6 +333,33 @@ NOKPROBE_SYMBOL(at_emit_changes);
 /* The setter: every change of the VM-wide mask goes through it.    */
 /* ---------------------------------------------------------------- */
 
+/*
+ * What one setter call did to @vm, KVM's mask going from @old to @new
+ * (@tmpl: the call's record, filled but for the change): a request that
+ * moved nothing is counted (noop or filtered), then every bit that
+ * changed gets its record (at_emit_changes()).
+ */
+static void at_setter_report(struct at_vm *vm, struct at_rec *tmpl,
+			     unsigned long old, unsigned long new,
+			     unsigned int bit, bool set)
+{
+	u64 t0;
+
+	if (bit < BITS_PER_LONG && !((old ^ new) & BIT(bit))) {
+		/* The requested bit did not move: already so, or filtered. */
+		tmpl->result = !!(new & BIT(bit)) == set ? AT_RES_NOOP :
+							  AT_RES_FILTERED;
+		tmpl->bit = bit;
+		tmpl->old_mask = old;
+		tmpl->new_mask = old;
+		at_vm_record_request(vm, tmpl);
+	}
+	t0 = at_prof_start();
+	at_emit_changes(vm, tmpl, old, new, bit);
+	at_prof_end(AT_P_SET_EMIT, t0);
+}
+NOKPROBE_SYMBOL(at_setter_report);
+
 struct at_setter_data {
 	const struct kvm *kvm;
 	unsigned long old, site;
@@ -326,7 +368,7 @@ struct at_setter_data {
 	bool set;
 };
 
-static int at_setter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int at_setter_entry_body(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_setter_data *d = (void *)ri->data;
 	struct at_req *req;
@@ -364,6 +406,17 @@ static int at_setter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		rcu_read_unlock();
 	}
 	return 0;
+}
+NOKPROBE_SYMBOL(at_setter_entry_body);
+
+/* the handler, timed in the test build (prof.h) */
+static int at_setter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	u64 t0 = at_prof_start();
+	int ret = at_setter_entry_body(ri, regs);
+
+	at_prof_end(AT_P_SET_ENTRY, t0);
+	return ret;
 }
 NOKPROBE_SYMBOL(at_setter_entry);
 
@@ -410,15 +463,18 @@ static void at_setter_exit_lockless(struct at_vm *vm,
 }
 NOKPROBE_SYMBOL(at_setter_exit_lockless);
 
-static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int at_setter_exit_body(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_setter_data *d = (void *)ri->data;
 	unsigned long new = at_kvm_mask(d->kvm);
-	struct at_rec tmpl;
+	struct at_rec tmpl __uninitialized;	/* at_rec_init() sets it all */
 	struct at_vm *vm;
+	u64 t0;
 
 	rcu_read_lock();
+	t0 = at_prof_start();
 	vm = at_vm_get_or_adopt(d->kvm, d->old);
+	at_prof_end(AT_P_SET_LOOKUP, t0);
 	if (!vm)
 		goto out;
 	/*
@@ -429,31 +485,144 @@ static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	 */
 	if (READ_ONCE(vm->baseline) && READ_ONCE(vm->created_ns) >= d->entry_ns)
 		d->old = READ_ONCE(vm->mask);
+	t0 = at_prof_start();
 	at_vm_note_key(vm, d->kvm);
+	at_prof_end(AT_P_SET_KEY, t0);
 	at_rec_init(&tmpl, d->set ? AT_EV_SET : AT_EV_CLEAR);
+	t0 = at_prof_start();
 	tmpl.vcpu = at_vcpu_of(d->kvm, NULL);
+	at_prof_end(AT_P_SET_VCPU, t0);
 	tmpl.site = d->site;
-	if (READ_ONCE(at_setter_lockless)) {
+	if (READ_ONCE(at_setter_lockless))
 		at_setter_exit_lockless(vm, d, &tmpl);
-		goto out;
-	}
-
-	if (d->bit < BITS_PER_LONG && !((d->old ^ new) & BIT(d->bit))) {
-		/* The requested bit did not move: already so, or filtered. */
-		bool is_set = new & BIT(d->bit);
-
-		tmpl.result = is_set == d->set ? AT_RES_NOOP : AT_RES_FILTERED;
-		tmpl.bit = d->bit;
-		tmpl.old_mask = d->old;
-		tmpl.new_mask = d->old;
-		at_vm_record_request(vm, &tmpl);
-	}
-	at_emit_changes(vm, &tmpl, d->old, new, d->bit);
+	else
+		at_setter_report(vm, &tmpl, d->old, new, d->bit, d->set);
 out:
 	rcu_read_unlock();
 	return 0;
 }
+NOKPROBE_SYMBOL(at_setter_exit_body);
+
+/* the handler, timed in the test build (prof.h) */
+static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	u64 t0 = at_prof_start();
+	int ret = at_setter_exit_body(ri, regs);
+
+	at_prof_end(AT_P_SET_EXIT, t0);
+	return ret;
+}
 NOKPROBE_SYMBOL(at_setter_exit);
+
+/*
+ * Entry mode (at_setter_predicts, chosen by probes.c): a plain kprobe, no
+ * return probe. Where KVM calls the setter with its update lock held for
+ * write and the setter applies the request alone (5.18+ without the IRQ
+ * window counter of 7.2+), the call's result follows from what the entry
+ * sees: the mask, which nothing else writes until the lock is dropped,
+ * and whether the vendor module honours the reason. Each call also checks
+ * the one before it: a mask that is not the one recorded means a result
+ * was predicted wrongly, which is corrected as a missed change
+ * (at_emit_changes()) and counted (mispredicted= in status).
+ */
+static bool at_setter_predicts;
+
+static __always_inline unsigned long at_setter_predict(unsigned long old,
+							unsigned int bit,
+							bool set)
+{
+	if (bit >= BITS_PER_LONG || !at_vendor_honours(bit))
+		return old;
+	return (unsigned long)at_mask_after(old, bit, set);
+}
+
+static __always_inline int at_setter_pre_body(struct pt_regs *regs)
+{
+	unsigned long old, new, site;
+	/* at_rec_init() sets every byte: not zeroed twice on the hot path */
+	struct at_rec tmpl __uninitialized;
+	struct at_req *req;
+	struct at_vm *vm;
+	unsigned int bit;
+	struct kvm *kvm;
+	bool set;
+	u64 t0;
+
+	t0 = at_prof_start();
+	at_prof_end(AT_P_EMPTY, t0);
+	t0 = at_prof_start();
+	if (!at_args_trusted(AT_H_SETTER, regs))
+		return 0;
+	at_setter_args(regs, at_hook_layout(AT_H_SETTER), &kvm, &bit, &set);
+	old = at_kvm_mask(kvm);
+	site = at_caller(regs);
+	/* Called through the locking wrapper: report the wrapper's caller. */
+	req = at_req_find(AT_REQ_REQUEST);
+	if (req && req->kvm == kvm && req->bit == bit) {
+		req->nested = true;
+		site = req->site;
+	}
+	new = at_setter_predict(old, bit, set);
+	at_prof_end(AT_P_SET_ARGS, t0);
+
+	/*
+	 * No rcu_read_lock(): a kprobe's handler runs with preemption off,
+	 * which is an RCU read-side section (at_vm_lookup()); the kretprobe
+	 * handlers above take it all the same, this one is the hot path.
+	 */
+	t0 = at_prof_start();
+	vm = at_vm_get_or_adopt(kvm, old);
+	at_prof_end(AT_P_SET_LOOKUP, t0);
+	if (!vm)
+		goto out;
+	if (READ_ONCE(vm->mask) != old)
+		atomic64_inc(&at_stats.mispredicted);
+	t0 = at_prof_start();
+	at_vm_note_key(vm, kvm);
+	at_prof_end(AT_P_SET_KEY, t0);
+	t0 = at_prof_start();
+	at_rec_init(&tmpl, set ? AT_EV_SET : AT_EV_CLEAR);
+	at_prof_end(AT_P_SET_REC, t0);
+	t0 = at_prof_start();
+	tmpl.vcpu = at_vcpu_of(kvm, NULL);
+	at_prof_end(AT_P_SET_VCPU, t0);
+	tmpl.site = site;
+	at_setter_report(vm, &tmpl, old, new, bit, set);
+out:
+	return 0;
+}
+NOKPROBE_SYMBOL(at_setter_pre_body);
+
+/* the handler, timed in the test build (prof.h) */
+static int at_setter_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	u64 t0 = at_prof_start();
+	int ret = at_setter_pre_body(regs);
+
+	at_prof_end(AT_P_SET_ENTRY, t0);
+	return ret;
+}
+NOKPROBE_SYMBOL(at_setter_pre);
+
+/* probes.c, before the setter is armed: entry mode or its return hooked. */
+void at_hooks_setter_entry(bool on)
+{
+	WRITE_ONCE(at_setter_predicts, on);
+}
+
+/* Is hook @id armed as a kretprobe (else a plain kprobe, .pre)? */
+bool at_hook_ret(unsigned int id)
+{
+	if (id == AT_H_SETTER && READ_ONCE(at_setter_predicts))
+		return false;
+	return at_hooks[id].ret;
+}
+
+/* status: how the setter is hooked */
+const char *at_hooks_setter_mode(void)
+{
+	return READ_ONCE(at_setter_predicts) ? "entry" : "exit";
+}
 
 /*
  * A request the setter never saw, with @mask as KVM left it: dropped when
@@ -493,7 +662,7 @@ struct at_request_data {
 	unsigned long old;
 };
 
-static int at_request_entry(struct kretprobe_instance *ri,
+static int at_request_entry_body(struct kretprobe_instance *ri,
 			    struct pt_regs *regs)
 {
 	struct at_request_data *d = (void *)ri->data;
@@ -529,9 +698,21 @@ static int at_request_entry(struct kretprobe_instance *ri,
 	req->site = outer ? outer->site : at_caller(regs);
 	return 0;
 }
+NOKPROBE_SYMBOL(at_request_entry_body);
+
+/* the handler, timed in the test build (prof.h) */
+static int at_request_entry(struct kretprobe_instance *ri,
+			    struct pt_regs *regs)
+{
+	u64 t0 = at_prof_start();
+	int ret = at_request_entry_body(ri, regs);
+
+	at_prof_end(AT_P_REQ_ENTRY, t0);
+	return ret;
+}
 NOKPROBE_SYMBOL(at_request_entry);
 
-static int at_request_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int at_request_exit_body(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_request_data *d = (void *)ri->data;
 	struct at_req *req = d->req;
@@ -555,6 +736,17 @@ static int at_request_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 out:
 	at_req_release(req);
 	return 0;
+}
+NOKPROBE_SYMBOL(at_request_exit_body);
+
+/* the handler, timed in the test build (prof.h) */
+static int at_request_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	u64 t0 = at_prof_start();
+	int ret = at_request_exit_body(ri, regs);
+
+	at_prof_end(AT_P_REQ_EXIT, t0);
+	return ret;
 }
 NOKPROBE_SYMBOL(at_request_exit);
 
@@ -1090,6 +1282,7 @@ const struct at_hook at_hooks[AT_NR_HOOKS] = {
 		.args = AT_ARGS_KVM_REASON,
 		.data_size = sizeof(struct at_setter_data),
 		.entry = at_setter_entry, .exit = at_setter_exit,
+		.pre = at_setter_pre,	/* entry mode: at_setter_predicts */
 	},
 	[AT_H_REQUEST] = {
 		.role = "request", .cands = true, .cand_role = AT_CR_REQUEST,

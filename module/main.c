@@ -27,6 +27,7 @@
 #include <linux/moduleparam.h>
 
 #include "apicv_trace.h"
+#include "prof.h"
 
 #ifndef AT_VERSION
 #define AT_VERSION "unknown"
@@ -248,6 +249,7 @@ static void __exit at_exit(void)
 	WRITE_ONCE(at_loaded, false);
 	kernel_param_unlock(THIS_MODULE);
 	at_probes_exit();
+	at_prof_report();	/* the test build's profile (prof.h) */
 	at_worker_stop();
 	at_debugfs_exit();
 	at_worker_exit();

@@ -37,6 +37,7 @@ struct at_probe {
 	const char *target;		/* hook_target= override of base */
 	const struct at_cand *target_cand; /* ...and its candidate */
 	struct kretprobe rp;		/* rp.kp alone for plain kprobes */
+	bool ret;			/* armed as a kretprobe: at_hook_ret() */
 	char sym[KSYM_NAME_LEN];	/* what was armed (maybe a clone) */
 	char clones[64];		/* unhooked ABI-changing clones seen */
 	char cands[96];			/* the role's candidates, for status */
@@ -232,7 +233,7 @@ static int at_probe_register(int i, const char *suffix)
 	 */
 	at_hooks_probation(i, strcmp(p->sym, p->base) ||
 			   (i == AT_H_SETTER && AT_SETTER_FIRST_ARG));
-	if (!h->ret) {
+	if (!p->ret) {
 		p->rp.kp.pre_handler = h->pre;
 		return register_kprobe(&p->rp.kp);
 	}
@@ -317,6 +318,28 @@ static void at_probe_find_clones(struct at_probe *p)
 }
 
 /*
+ * setter_exit=Y (load time): hook the setter's return (a kretprobe) on
+ * every kernel, as before entry mode existed (hooks.c, at_setter_pre()).
+ */
+static bool at_setter_exit_param;
+module_param_named(setter_exit, at_setter_exit_param, bool, 0444);
+MODULE_PARM_DESC(setter_exit, "Hook the inhibit setter's return on every kernel instead of predicting its result at entry (default N)");
+
+/*
+ * Entry mode for setter candidate @c? Only where the result follows from
+ * the entry: the 5.18+ setter, which KVM calls with its update lock held
+ * and which applies one request and nothing else. Not the lock-free 5.10
+ * setter, and not where KVM counts IRQ-window requests (7.2+): that
+ * setter recomputes IRQWIN from the count on every call.
+ */
+static bool at_setter_entry_applies(const struct at_cand *c)
+{
+	return c && !at_setter_exit_param && c->layout == AT_L_REASON_SET &&
+	       !(c->flags & AT_C_LOCKLESS) &&
+	       at_symbol_lookup(AT_SYM_IRQ_WINDOW) == -ENOENT;
+}
+
+/*
  * Before arming: which function carries hook @n on this kvm (p->base,
  * NULL when none), and how its arguments are read (at_hooks_bind()). The
  * setter is chosen first: the request wrapper is never the setter's own
@@ -354,8 +377,11 @@ static void at_probe_choose(int n)
 	p->base = p->cand ? p->cand->sym : NULL;
 bind:
 	at_hooks_bind(n, p->cand);
-	if (n == AT_H_SETTER)
+	if (n == AT_H_SETTER) {
 		at_reasons_setter(p->cand);
+		at_hooks_setter_entry(at_setter_entry_applies(p->cand));
+	}
+	p->ret = at_hook_ret(n);
 }
 
 static void at_probe_arm(int n)
@@ -421,7 +447,7 @@ static unsigned long at_probe_nmissed(int i)
 {
 	const struct at_probe *p = &at_probes[i];
 
-	return at_hooks[i].ret ? p->rp.nmissed + p->rp.kp.nmissed :
+	return p->ret ? p->rp.nmissed + p->rp.kp.nmissed :
 				 p->rp.kp.nmissed;
 }
 
@@ -463,7 +489,7 @@ static void at_probe_disarm(int i)
 	if (p->state != AT_PROBE_ARMED)
 		return;
 	at_probe_disable(i);
-	if (at_hooks[i].ret)
+	if (p->ret)
 		unregister_kretprobe(&p->rp);
 	else
 		unregister_kprobe(&p->rp.kp);
@@ -739,14 +765,15 @@ void at_probe_info(unsigned int i, struct at_probe_info *out)
 	out->role = h->role;
 	out->symbol = p->sym[0] ? p->sym : "-";
 	out->candidates = h->cands ? p->cands : "";
-	out->kind = h->ret ? "kretprobe" : "kprobe";
+	out->kind = p->ret ? "kretprobe" : "kprobe";
 	out->state = at_probe_state_names[p->state];
 	out->nmissed = at_probe_nmissed(i);
 	out->err = p->err;
 	out->clones = p->clones;
 	/* why stays set until the hook is armed again (at_hooks_probation()) */
 	out->refused = p->state == AT_PROBE_REFUSED ? at_hook_refusal(i) : NULL;
-	out->maxactive = h->ret ? p->rp.maxactive : 0;
+	out->ret = p->ret;
+	out->maxactive = p->ret ? p->rp.maxactive : 0;
 	out->absent = p->state == AT_PROBE_ABSENT;
 	out->failed = p->state == AT_PROBE_FAILED ||
 		      p->state == AT_PROBE_REFUSED;

@@ -26,6 +26,7 @@
 #include <linux/vmalloc.h>
 
 #include "apicv_trace.h"
+#include "prof.h"
 
 static DEFINE_HASHTABLE(at_vm_hash, 8);		/* live VMs by struct kvm * */
 /*
@@ -92,26 +93,53 @@ void at_kvm_gen_next(void)
 /* Probe context                                                    */
 /* ---------------------------------------------------------------- */
 
-/* Ask the worker to run; safe from any context. */
+/*
+ * Ask the worker to run; safe from any context. Not once unloading began:
+ * an irq_work queued after at_vm_stop() synced could run after the module
+ * is gone (on PREEMPT_RT it runs later, from a kthread).
+ */
 void at_vm_kick(void)
 {
+	if (READ_ONCE(at_shutting_down))
+		return;
 	atomic_set(&at_work_needed, 1);
 	irq_work_queue(&at_irq_work);
 }
 NOKPROBE_SYMBOL(at_vm_kick);
 
+/*
+ * A record of the current thread, now. Every field is set, one store
+ * each (the record reaches userspace): no block fill of the whole record
+ * on the probe's path, where a string instruction is dear under emulation.
+ */
 void at_rec_init(struct at_rec *rec, unsigned char event)
 {
-	memset(rec, 0, sizeof(*rec));
+	unsigned int i;
+
+	BUILD_BUG_ON(sizeof(rec->comm) != 2 * sizeof(u64) ||
+		     sizeof(current->comm) < sizeof(rec->comm));
+	rec->gseq = 0;
+	rec->ns = at_now();
+	rec->old_mask = 0;
+	rec->new_mask = 0;
+	rec->site = 0;
+	rec->vm_id = 0;
+	rec->tid = current->pid;
+	rec->vcpu = AT_NO_VCPU;
+	rec->cpu = raw_smp_processor_id();
 	rec->event = event;
 	rec->bit = AT_NO_BIT;
-	rec->vcpu = AT_NO_VCPU;
-	rec->ns = at_now();
-	rec->cpu = raw_smp_processor_id();
-	rec->tid = current->pid;
-	memcpy(rec->comm, current->comm, sizeof(rec->comm));
-	rec->comm[sizeof(rec->comm) - 1] = '\0';
+	rec->result = 0;
+	rec->flags = 0;
+	rec->xapic_id = 0;
 	rec->site_gen = at_kvm_gen();
+	rec->reserved = 0;
+	memcpy(rec->comm, current->comm, sizeof(rec->comm));	/* two words */
+	rec->comm[sizeof(rec->comm) - 1] = '\0';
+	rec->value = 0;
+	rec->value_old = 0;
+	for (i = 0; i < ARRAY_SIZE(rec->spare); i++)
+		rec->spare[i] = 0;
 }
 NOKPROBE_SYMBOL(at_rec_init);
 
@@ -193,6 +221,7 @@ static struct at_vm *at_vm_insert(const struct kvm *kvm, bool baseline,
 	vm->mask_since_ns = vm->created_ns;
 	vm->baseline = baseline;
 	vm->pid = pid;
+	vm->vmm_mm = READ_ONCE(kvm->mm);	/* compared, never followed */
 	memcpy(vm->comm, comm, sizeof(vm->comm));	/* TASK_COMM_LEN bytes */
 	vm->comm[sizeof(vm->comm) - 1] = '\0';
 	vm->mask = mask;	/* before it is visible: see at_vm_get_or_adopt() */
@@ -300,12 +329,12 @@ void at_vm_retire(struct at_vm *vm, const struct kvm *kvm)
 }
 NOKPROBE_SYMBOL(at_vm_retire);
 
-/* Remember KVM's debugfs name for the VM, once. Only while at_kvm_alive(). */
-void at_vm_note_key(struct at_vm *vm, const struct kvm *kvm)
+/* at_vm_note_key() while the VM's key is not known yet */
+void at_vm_note_key_slow(struct at_vm *vm, const struct kvm *kvm)
 {
 	const char *name;
 
-	if (atomic_read(&vm->key_state) == AT_KEY_VALID || !at_kvm_alive(kvm))
+	if (!at_kvm_alive(kvm))
 		return;
 	name = at_kvm_debugfs_name(kvm);
 	if (!name)
@@ -317,7 +346,7 @@ void at_vm_note_key(struct at_vm *vm, const struct kvm *kvm)
 	atomic_set_release(&vm->key_state, AT_KEY_VALID);
 	at_vm_kick();
 }
-NOKPROBE_SYMBOL(at_vm_note_key);
+NOKPROBE_SYMBOL(at_vm_note_key_slow);
 
 /* The VM's vCPU count, as KVM has it now. */
 void at_vm_note_vcpus(struct at_vm *vm, const struct kvm *kvm)
@@ -451,13 +480,19 @@ u64 at_events_total(void)
 /* Stamp and store one record: the VM's ring, then the follow stream. */
 static void at_emit(struct at_vm *vm, struct at_rec *rec)
 {
+	u64 t0;
+
 	if (rec->event == AT_EV_APIC_ID && !(rec->flags & AT_F_MATCH) &&
 	    rec->xapic_id != U32_MAX)
 		at_note_mismatch(vm, rec);
 	rec->gseq = atomic64_inc_return(&at_gseq);
 	rec->vm_id = vm->id;
+	t0 = at_prof_start();
 	at_ring_write(vm->ring, rec, NULL);
+	at_prof_end(AT_P_RING_VM, t0);
+	t0 = at_prof_start();
 	at_ring_write(at_stream, rec, NULL);
+	at_prof_end(AT_P_RING_STREAM, t0);
 	this_cpu_inc(at_events);	/* vm's count: its ring's head */
 	if (atomic_read(&at_followers))
 		irq_work_queue(&at_irq_work);
@@ -470,8 +505,12 @@ NOKPROBE_SYMBOL(at_emit);
  */
 void at_vm_record(struct at_vm *vm, struct at_rec *rec)
 {
-	if (rec->result == AT_RES_CHANGED)
+	if (rec->result == AT_RES_CHANGED) {
+		u64 t0 = at_prof_start();
+
 		at_account(vm, rec);
+		at_prof_end(AT_P_ACCOUNT, t0);
+	}
 	at_emit(vm, rec);
 }
 NOKPROBE_SYMBOL(at_vm_record);
@@ -716,7 +755,11 @@ int at_vm_init(unsigned int stream_order)
 	return 0;
 }
 
-/* Hooks are disarmed: no more wake-ups of the worker or of readers. */
+/*
+ * Hooks are disarmed: no more wake-ups of the worker or of readers. Called
+ * twice (worker.c): a kick that read at_shutting_down just before it was
+ * set is synced by the second call.
+ */
 void at_vm_stop(void)
 {
 	WRITE_ONCE(at_shutting_down, true);

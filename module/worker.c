@@ -252,6 +252,11 @@ static void at_read_vm_name(struct at_vm *vm, char *buf)
 	rcu_read_unlock();
 	if (task)
 		mm = get_task_mm(task);
+	/* the pid reused by another process: not the VMM of this VM */
+	if (mm && mm != vm->vmm_mm) {
+		mmput(mm);
+		mm = NULL;
+	}
 	if (mm) {
 		/*
 		 * Without mm->arg_lock (a spinlock_t: no sleeping lock in this
@@ -373,6 +378,8 @@ void at_worker_stop(void)
 {
 	at_vm_stop();
 	kthread_cancel_work_sync(&at_work);
+	/* a kick from the worker's last pass, made before it saw the flag */
+	at_vm_stop();
 }
 
 /*

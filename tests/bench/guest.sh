@@ -57,26 +57,57 @@ part_kvm() {
 	# d (empty kretprobes on the same functions: the mechanism alone), e (d
 	# plus a 256-entry table walk per call, like at_req_find()), f (one empty
 	# kretprobe, on the setter only), g (plain kprobes, entry only, on the
-	# same 2 functions), interleaved
+	# same 2 functions), h (c's test build: prof.h times each handler and
+	# part, printed at unload into prof.txt), i (c with setter_exit=Y: the
+	# setter's return hooked, as before entry mode), interleaved
 	r=0
 	while [ $r -lt $LOOP_ROUNDS ]; do
-		for m in a b c d e f g; do
+		for m in a b c d e f g h i; do
 			case $m in
 			b) echo >$T/trace; echo 1 >$tp; echo 1 >$T/tracing_on; e0=$(tp_entries) ;;
 			c) at_load || continue; e0=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status) ;;
+			i) at_load setter_exit=Y || continue; e0=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status) ;;
 			d) insmod $P/atprobe.ko || { err "insmod atprobe.ko"; continue; }; e0=0 ;;
 			e) insmod $P/atprobe.ko scan=256 || { err "insmod atprobe.ko scan=256"; continue; }; e0=0 ;;
 			g) insmod $P/atprobe.ko ret=0 || { err "insmod atprobe.ko ret=0"; continue; }; e0=0 ;;
 			f) insmod $P/atprobe.ko syms=__kvm_set_or_clear_apicv_inhibit || { err "insmod atprobe.ko (setter only)"; continue; }; e0=0 ;;
+			h) dmesg -c >/dev/null
+			   insmod $P/apicv_trace-test.ko || { err "insmod apicv_trace-test.ko"; continue; }
+			   e0=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status) ;;
 			esac
 			line=$($P/kvmbench loop $LOOP_N) || err "kvmbench loop ($m)"
 			case $m in
 			b) echo 0 >$tp; e1=$(tp_entries); echo >$T/trace ;;
-			c) e1=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status); at_unload ;;
+			c | i) e1=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status); at_unload ;;
+			h) e1=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status); at_unload
+			   dmesg | sed -n "s/.*apicv_trace: prof: /round=$r /p" >>$out/prof.txt ;;
 			d | e | f | g) e1=0; rmmod atprobe || err "rmmod atprobe" ;;
 			*) e0=0 e1=0 ;;
 			esac
 			echo "mode=$m round=$r recorded=$((e1 - e0)) $line" >>$out/loop.txt
+		done
+		r=$((r + 1))
+	done
+
+	# 2c. a realistic workload: a guest that boots and reboots
+	# (kvmdrive guest: its timer through the 8259 PIC, so IRQWIN flaps on
+	# every tick, PIT reinject off), BOOT_ROUNDS times without and with
+	# the module, interleaved; CPU seconds (user + sys, time -p) and wall
+	r=0
+	while [ $r -lt $BOOT_ROUNDS ]; do
+		for m in none module; do
+			if [ $m = module ]; then
+				at_load || continue
+				e0=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status)
+			fi
+			t=$(time -p $P/kvmdrive guest --no-reinject --reboots 3 --ticks $BOOT_TICKS 2>&1 >/tmp/boot.out) ||
+				err "kvmdrive guest ($m): $(tail -n 2 /tmp/boot.out)"
+			rec=0
+			if [ $m = module ]; then
+				rec=$(( $(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status) - e0 ))
+				at_unload
+			fi
+			echo "mode=$m round=$r recorded=$rec $(echo "$t" | awk '/^(real|user|sys) / { printf "%s=%s ", $1, $2 }')$(sed -n 's/^SUMMARY .*\(ticks=[0-9]*\).*\(windows=[0-9]*\).*/\1 \2/p' /tmp/boot.out)" >>$out/boot.txt
 		done
 		r=$((r + 1))
 	done
@@ -129,4 +160,5 @@ for p in "$@"; do
 done
 uname -r >$out/kernel.txt
 grep -c ^processor /proc/cpuinfo >$out/cpus.txt
+cat /sys/devices/system/clocksource/clocksource0/current_clocksource >$out/clocksource.txt
 exit $rc

@@ -40,7 +40,7 @@ def fmt(x, unit):
     if unit == '%':
         return f'{x:+.1f}'
     if unit in ('x', 'ratio'):
-        return f'{x:.2f}'
+        return f'{x:.3f}'
     if abs(x) >= 100:
         return f'{x:,.0f}'
     return f'{x:.1f}'
@@ -139,11 +139,13 @@ for g in kvm_guests:
              'd': '(d) empty kretprobes, same 2 functions',
              'e': '(e) = d + 256-entry walk per call',
              'f': '(f) one empty kretprobe (setter only)',
-             'g': '(g) empty plain kprobes (entry only), same 2'}
-    for m in 'abcdefg':
+             'g': '(g) empty plain kprobes (entry only), same 2',
+             'h': '(h) = c, test build timing its parts (prof.h)',
+             'i': '(i) = c, setter_exit=Y (the setter\'s return hooked)'}
+    for m in 'abcdefghi':
         v = list(by.get(m, {}).values())
         note = ''
-        if m in 'bc' and rec.get(m):
+        if m in 'bci' and rec.get(m):
             note = f'recorded {min(rec[m])}..{max(rec[m])} per run'
         row('2 BLOCKIRQ ioctl loop', names[m], accel, v, 'ioctl/s', note)
 
@@ -157,7 +159,22 @@ for g in kvm_guests:
     row('2 BLOCKIRQ ioctl loop', 'e vs d (throughput change)', accel, slow('d', 'e'), '%', 'per round')
     row('2 BLOCKIRQ ioctl loop', 'f vs a (throughput change)', accel, slow('a', 'f'), '%', 'per round')
     row('2 BLOCKIRQ ioctl loop', 'g vs a (throughput change)', accel, slow('a', 'g'), '%', 'per round')
-    for m in 'abcdefg':
+    row('2 BLOCKIRQ ioctl loop', 'h vs c (the timing itself)', accel, slow('c', 'h'), '%', 'per round')
+    row('2 BLOCKIRQ ioctl loop', 'i vs b (the return hooked)', accel, slow('b', 'i'), '%', 'per round')
+    # where c's time goes: mode h's sections, ns per call, per round
+    prof = {}
+    for l in lines(f'{g}/prof.txt'):
+        p = l.split()
+        if len(p) == 4 and p[0].startswith('round='):
+            k = dict(x.split('=', 1) for x in (p[0], p[2], p[3]))
+            if int(k['n']):
+                prof.setdefault(p[1], []).append(int(k['ns']) / int(k['n']))
+    if by.get('h') and not prof:
+        missing.append(f'prof.txt (mode h) [{accel}]')
+    for sec in sorted(prof):
+        row('2b where (c) spends its time (h)', f'{sec}: ns per call', accel, prof[sec], 'ns',
+            'local_clock() around it, under TCG')
+    for m in 'abcdefghi':
         lab = m
         v = list(by.get(m, {}).values())
         if v:
@@ -169,6 +186,36 @@ for g in kvm_guests:
     if scb:
         verdicts.append((f'apicv_trace overhead <= tracepoint overhead [{accel}]', scb[0] >= 0.0,
                          f'c vs b median {scb[0]:+.1f}% (b vs a {sb[0]:+.1f}%, c vs a {sc[0]:+.1f}%)'))
+
+    # ---- 2c. a realistic workload: booting guests ------------------------
+    boot = {}
+    for l in lines(f'{g}/boot.txt'):
+        r = kv(l)
+        if 'user' in r and 'sys' in r and 'real' in r:
+            boot.setdefault(r['mode'], {})[int(r['round'])] = (
+                float(r['user']) + float(r['sys']), float(r['real']), int(r.get('recorded', 0)))
+    if not boot:
+        missing.append(f'boot.txt (2c) [{accel}]')
+    for m, what in (('none', 'without the module'), ('module', 'apicv_trace loaded')):
+        v = boot.get(m, {})
+        note = ''
+        if m == 'module' and v:
+            recs = [x[2] for x in v.values()]
+            note = f'recorded {min(recs)}..{max(recs)} per run'
+        row('2c booting guests (kvmdrive guest)', f'{what}: CPU ms per run', accel,
+            [1000 * x[0] for x in v.values()], 'ms', note)
+    rs = sorted(set(boot.get('none', {})) & set(boot.get('module', {})))
+    cpu_ratio = [boot['module'][r][0] / boot['none'][r][0] for r in rs if boot['none'][r][0] > 0]
+    wall_ratio = [boot['module'][r][1] / boot['none'][r][1] for r in rs if boot['none'][r][1] > 0]
+    cr = row('2c booting guests (kvmdrive guest)', 'CPU time, module / none', accel, cpu_ratio, 'x', 'per round')
+    row('2c booting guests (kvmdrive guest)', 'wall time, module / none', accel, wall_ratio, 'x', 'per round')
+    none_cpu = [x[0] for x in boot.get('none', {}).values()]
+    if cr and len(none_cpu) >= 3:
+        noise = (max(none_cpu) - min(none_cpu)) / statistics.median(none_cpu)
+        verdicts.append((f'booting guests: overhead within the run-to-run noise [{accel}]',
+                         abs(cr[0] - 1.0) <= noise,
+                         f'CPU time ratio median {cr[0]:.3f} (min {cr[1]:.3f}, max {cr[2]:.3f}); '
+                         f'noise (spread of the runs without the module) {100 * noise:.1f}%'))
 
     # ---- 3. memory ------------------------------------------------------------
     mem = {}
@@ -266,7 +313,8 @@ for g in kvm_guests:
 # ---- print ---------------------------------------------------------------------
 print(f'apicv-trace bench ({"smoke" if smoke else "full"}): {meta.get("date", "")}')
 print(f'machine: {meta.get("host", "?")}; guest kernel {meta.get("guest_kernel", "?")}, '
-      f'{meta.get("guest_cpus", "?")} vCPUs; accelerators: {meta.get("accels", "?")}')
+      f'{meta.get("guest_cpus", "?")} vCPUs, clocksource {meta.get("guest_clocksource", "?")}; '
+      f'accelerators: {meta.get("accels", "?")}')
 print(f'load: before {meta.get("load_before", "?")}; after {meta.get("load_after", "?")}; '
       f'other qemu-system at start: {meta.get("other_qemu", "?")}')
 print(f'settings: {meta.get("settings", "")}')

@@ -718,6 +718,17 @@ def check_status(status, gen):
                   t.get("maxactive", "").isdigit() and int(t["maxactive"]) >= least, line)
     check("status: request slots exhausted 0 times (reqs_full=0)",
           re.search(r"(^| )reqs_full=0( |$)", status, re.M), status[-300:])
+    # the setter's result read at its entry where it applies one request
+    # under KVM's lock (6.1, 6.12); its return hooked on 5.10 (no lock) and
+    # 7.x (IRQWIN recomputed from KVM's count on every call)
+    m = re.search(r"(?:^| )setter=(\S+) mispredicted=(\S+)$", status, re.M)
+    want = "entry" if gen in (G61, G612) else "exit"
+    check(f"status: setter={want}", m and m.group(1) == want, m.group(0) if m else status[-300:])
+    check("status: no setter result found wrong (mispredicted=0)",
+          m and m.group(2) == "0", m.group(0) if m else status[-300:])
+    t, line = hooks.get("setter", ({}, "no hook=setter"))
+    check(f"status: hook setter is a {'kprobe' if want == 'entry' else 'kretprobe'}",
+          t.get("kind") == ("kprobe" if want == "entry" else "kretprobe"), line)
     m = re.search(r"^kernel=\S+ lockdown=(\S+)$", status, re.M)
     check("status: lockdown=none before the misuse tests lock the kernel down",
           m and m.group(1) == "none", m.group(0) if m else "no kernel= line")

@@ -272,6 +272,28 @@ if [ -e "$P/apicv_trace-test.ko" ]; then
 	fi
 fi
 
+# ---- 8b. setter_exit=Y: the setter's return hooked on every kernel ------
+# The same flood as phase 4, with the return hooked where the default
+# records each setter call at its entry (6.1, 6.12): the same sets and
+# clears, and the status says which mode ran.
+if insmod "$KO" setter_exit=Y; then
+	ok misuse_setter_exit_loads
+	cp "$D/status" "$M/status.setter_exit"
+	check misuse_setter_exit_status sh -c "grep -q '^hook=setter .*kind=kretprobe state=armed' $D/status && grep -q ' setter=exit mispredicted=0\$' $D/status"
+	$P/kvmdrive flood $KD --toggles 100 >"$M/flood.exit" 2>&1
+	usleep 500000
+	cp "$D/events" "$M/events.setter_exit"
+	# 100 rounds of PIT reinject off and on after the PIT's creation set
+	# it: 101 sets, and 100 clears (101 if the PIT's release is seen)
+	sets=$(grep -c 'event=set reason=PIT_REINJ .*result=changed' "$D/events")
+	clears=$(grep -c 'event=clear reason=PIT_REINJ .*result=changed' "$D/events")
+	echo "sets=$sets clears=$clears" >"$M/setter_exit.counts"
+	check misuse_setter_exit_records sh -c "[ $sets -eq 101 ] && [ $clears -ge 100 ] && [ $clears -le 101 ]"
+	rmmod apicv_trace
+else
+	fail misuse_setter_exit_loads "insmod setter_exit=Y"
+fi
+
 # ---- 9. Many opens; kernel lockdown (integrity): reads work, writes refused
 echo "phase 9 $(up)" >>"$M/timing"
 # Last: after this no unsigned module loads.

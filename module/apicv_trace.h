@@ -26,6 +26,15 @@
  * variables follow the ladder too: each lives in the lowest file that
  * uses it (the parameters' values in vm.c, main.c only sets them).
  *
+ * Every function a probe handler can reach (hooks.c, vm.c, prof.c) is
+ * marked twice: NOKPROBE_SYMBOL(), the kernel's list of functions no kprobe
+ * may be placed on, and __kprobes, the .kprobes.text section, which
+ * kprobes refuses whole for a module (5.8+). The list covers a function's
+ * own symbol only; the compiler may split a function into pieces
+ * ("f.part.0", "f.cold"), and it does not split a function out of a
+ * section of its own. scripts/buildroot.sh checks both on each kernel's
+ * build.
+ *
  * Below, the interfaces grouped per file, from the bottom of the ladder up.
  */
 #ifndef APICV_TRACE_H
@@ -138,6 +147,11 @@ struct at_vm {
 	raw_spinlock_t acct_lock;
 	atomic_t in_flight;
 	bool overlapped;
+	/*
+	 * Setter entry mode (hooks.c): the bit the last call predicted, the
+	 * only one a wrong prediction can leave differing (AT_NO_BIT: none).
+	 */
+	unsigned char pred_bit;
 
 	struct at_ring *ring;
 	u64 hist_floor;			/* ring positions below were cleared */

@@ -41,6 +41,14 @@
 #error "apicv-trace needs an x86_64 kernel with CONFIG_KPROBES, CONFIG_KRETPROBES, CONFIG_DEBUG_FS and CONFIG_KVM"
 #endif
 
+/*
+ * A local the code fills completely, kept out of CONFIG_INIT_STACK_ALL_*
+ * zeroing; kernels whose compiler_attributes.h lacks the name zero it.
+ */
+#ifndef __uninitialized
+#define __uninitialized
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Reason names for the running kernel.                               */
 /* ------------------------------------------------------------------ */
@@ -208,10 +216,13 @@ static __always_inline unsigned long at_arg(struct pt_regs *regs,
 }
 
 /*
- * The return address at function entry: who called the hooked function.
- * regs_get_kernel_stack_nth(regs, 0), less its fault-tolerant copy (an
- * out-of-line call on every event): the word is in the current thread's
- * stack, checked as that function checks it, and that stack is mapped.
+ * The return address at function entry: who called the hooked function,
+ * the word at the probed function's stack pointer. It is read directly
+ * only when it lies within the current task's stack (the check
+ * regs_get_kernel_stack_nth() makes), which is always mapped; that
+ * function would also copy it through copy_from_kernel_nofault(), an
+ * out-of-line call on every event. On any other stack (an IRQ stack)
+ * the site is unknown: 0.
  */
 static __always_inline unsigned long at_caller(struct pt_regs *regs)
 {

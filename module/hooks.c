@@ -62,7 +62,7 @@ static unsigned int at_nr_reqs;
  */
 static atomic_t at_reqs_used[AT_REQ_INIT + 1];
 
-static struct at_req *at_req_claim(unsigned char kind, unsigned char hook)
+static struct at_req __kprobes *at_req_claim(unsigned char kind, unsigned char hook)
 {
 	struct at_req *r;
 
@@ -83,7 +83,7 @@ static struct at_req *at_req_claim(unsigned char kind, unsigned char hook)
 }
 NOKPROBE_SYMBOL(at_req_claim);
 
-static struct at_req *at_req_find(unsigned char kind)
+static struct at_req __kprobes *at_req_find(unsigned char kind)
 {
 	struct at_req *r;
 
@@ -96,7 +96,7 @@ static struct at_req *at_req_find(unsigned char kind)
 }
 NOKPROBE_SYMBOL(at_req_find);
 
-static void at_req_release(struct at_req *r)
+static void __kprobes at_req_release(struct at_req *r)
 {
 	atomic_dec(&at_reqs_used[r->kind]);
 	/* Our writes to the entry happen before another task can claim it. */
@@ -139,7 +139,7 @@ static __always_inline enum at_layout at_hook_layout(unsigned int id)
 	return READ_ONCE(at_layout[id]);
 }
 
-static bool at_kvm_plausible(const struct kvm *kvm)
+static bool __kprobes at_kvm_plausible(const struct kvm *kvm)
 {
 	unsigned long mask;
 	bool tracked;
@@ -157,7 +157,7 @@ static bool at_kvm_plausible(const struct kvm *kvm)
 }
 NOKPROBE_SYMBOL(at_kvm_plausible);
 
-static void at_refuse(unsigned int id, const char *why)
+static void __kprobes at_refuse(unsigned int id, const char *why)
 {
 	if (cmpxchg(&at_refusal[id], NULL, why) == NULL) {
 		atomic_set(&at_probation[id], AT_REFUSED);
@@ -167,7 +167,7 @@ static void at_refuse(unsigned int id, const char *why)
 NOKPROBE_SYMBOL(at_refuse);
 
 /* at_args_trusted() for a hook on probation (@left calls still to check) */
-static bool at_args_check(unsigned int id, struct pt_regs *regs, int left)
+static bool __kprobes at_args_check(unsigned int id, struct pt_regs *regs, int left)
 {
 	unsigned int first = id == AT_H_SETTER ? AT_SETTER_FIRST_ARG : 0;
 	const char *why = NULL;
@@ -262,7 +262,7 @@ const char *at_hook_refusal(unsigned int id)
 /* ---------------------------------------------------------------- */
 
 /* vCPU id if the event runs on a loaded vCPU of @kvm, else AT_NO_VCPU. */
-static int at_vcpu_of(const struct kvm *kvm, struct kvm_vcpu **out)
+static int __kprobes at_vcpu_of(const struct kvm *kvm, struct kvm_vcpu **out)
 {
 	at_running_vcpu_fn fn = READ_ONCE(at_running_vcpu);
 	struct kvm_vcpu *vcpu = fn ? fn() : NULL;
@@ -280,9 +280,9 @@ NOKPROBE_SYMBOL(at_vcpu_of);
  * Written in @tmpl itself (no copy of it on the probe's path): the fields
  * of the change are set for each record, and its flags are given back.
  */
-static unsigned long at_emit_bit(struct at_vm *vm, struct at_rec *tmpl,
-				 unsigned long cur, unsigned int b,
-				 unsigned char flags)
+static unsigned long __kprobes at_emit_bit(struct at_vm *vm, struct at_rec *tmpl,
+					   unsigned long cur, unsigned int b,
+					   unsigned char flags)
 {
 	unsigned char was = tmpl->flags;
 
@@ -308,9 +308,9 @@ NOKPROBE_SYMBOL(at_emit_bit);
  * available) changed it: those bits are corrected first, marked
  * AT_F_MISSED, so the aggregates stay exact.
  */
-static void at_emit_changes(struct at_vm *vm, struct at_rec *tmpl,
-			    unsigned long old, unsigned long new,
-			    unsigned int bit)
+static void __kprobes at_emit_changes(struct at_vm *vm, struct at_rec *tmpl,
+				      unsigned long old, unsigned long new,
+				      unsigned int bit)
 {
 	unsigned long cur = READ_ONCE(vm->mask);
 	unsigned long missed = cur ^ old;	/* @old was read under KVM's lock */
@@ -339,9 +339,9 @@ NOKPROBE_SYMBOL(at_emit_changes);
  * moved nothing is counted (noop or filtered), then every bit that
  * changed gets its record (at_emit_changes()).
  */
-static void at_setter_report(struct at_vm *vm, struct at_rec *tmpl,
-			     unsigned long old, unsigned long new,
-			     unsigned int bit, bool set)
+static void __kprobes at_setter_report(struct at_vm *vm, struct at_rec *tmpl,
+				       unsigned long old, unsigned long new,
+				       unsigned int bit, bool set)
 {
 	u64 t0;
 
@@ -360,6 +360,45 @@ static void at_setter_report(struct at_vm *vm, struct at_rec *tmpl,
 }
 NOKPROBE_SYMBOL(at_setter_report);
 
+/*
+ * Who asked for a setter call: the caller of the setter, or, when it was
+ * called through the locking wrapper for the same request, the wrapper's
+ * caller (the wrapper's request is then marked nested: it reports no
+ * record of its own).
+ */
+static __always_inline unsigned long at_setter_site(struct pt_regs *regs,
+						    const struct kvm *kvm,
+						    unsigned int bit)
+{
+	struct at_req *req = at_req_find(AT_REQ_REQUEST);
+
+	if (req && req->kvm == kvm && req->bit == bit) {
+		req->nested = true;
+		return req->site;
+	}
+	return at_caller(regs);
+}
+
+/* A setter call's record, filled but for the change (at_setter_report()). */
+static __always_inline void at_setter_tmpl(struct at_vm *vm,
+					   struct at_rec *tmpl,
+					   const struct kvm *kvm, bool set,
+					   unsigned long site)
+{
+	u64 t0;
+
+	t0 = at_prof_start();
+	at_vm_note_key(vm, kvm);
+	at_prof_end(AT_P_SET_KEY, t0);
+	t0 = at_prof_start();
+	at_rec_init(tmpl, set ? AT_EV_SET : AT_EV_CLEAR);
+	at_prof_end(AT_P_SET_REC, t0);
+	t0 = at_prof_start();
+	tmpl->vcpu = at_vcpu_of(kvm, NULL);
+	at_prof_end(AT_P_SET_VCPU, t0);
+	tmpl->site = site;
+}
+
 struct at_setter_data {
 	const struct kvm *kvm;
 	unsigned long old, site;
@@ -368,10 +407,9 @@ struct at_setter_data {
 	bool set;
 };
 
-static int at_setter_entry_body(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int __kprobes at_setter_entry_body(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_setter_data *d = (void *)ri->data;
-	struct at_req *req;
 	struct kvm *kvm;
 
 	if (!at_args_trusted(AT_H_SETTER, regs))
@@ -381,13 +419,7 @@ static int at_setter_entry_body(struct kretprobe_instance *ri, struct pt_regs *r
 	d->kvm = kvm;
 	d->entry_ns = at_now();
 	d->old = at_kvm_mask(kvm);
-	d->site = at_caller(regs);
-	/* Called through the locking wrapper: report the wrapper's caller. */
-	req = at_req_find(AT_REQ_REQUEST);
-	if (req && req->kvm == kvm && req->bit == d->bit) {
-		req->nested = true;
-		d->site = req->site;
-	}
+	d->site = at_setter_site(regs, kvm, d->bit);
 	d->vm_id = 0;
 	if (READ_ONCE(at_setter_lockless)) {
 		struct at_vm *vm;
@@ -410,7 +442,7 @@ static int at_setter_entry_body(struct kretprobe_instance *ri, struct pt_regs *r
 NOKPROBE_SYMBOL(at_setter_entry_body);
 
 /* the handler, timed in the test build (prof.h) */
-static int at_setter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int __kprobes at_setter_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	u64 t0 = at_prof_start();
 	int ret = at_setter_entry_body(ri, regs);
@@ -428,9 +460,9 @@ NOKPROBE_SYMBOL(at_setter_entry);
  * far, KVM's mask now and whether other calls are in flight: the argument
  * is in module/account.h, its userspace model in tests/compat.
  */
-static void at_setter_exit_lockless(struct at_vm *vm,
-				    const struct at_setter_data *d,
-				    struct at_rec *tmpl)
+static void __kprobes at_setter_exit_lockless(struct at_vm *vm,
+					      const struct at_setter_data *d,
+					      struct at_rec *tmpl)
 {
 	struct at_lockless_out out;
 	unsigned long flags, now, cur;
@@ -463,7 +495,7 @@ static void at_setter_exit_lockless(struct at_vm *vm,
 }
 NOKPROBE_SYMBOL(at_setter_exit_lockless);
 
-static int at_setter_exit_body(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int __kprobes at_setter_exit_body(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_setter_data *d = (void *)ri->data;
 	unsigned long new = at_kvm_mask(d->kvm);
@@ -485,14 +517,7 @@ static int at_setter_exit_body(struct kretprobe_instance *ri, struct pt_regs *re
 	 */
 	if (READ_ONCE(vm->baseline) && READ_ONCE(vm->created_ns) >= d->entry_ns)
 		d->old = READ_ONCE(vm->mask);
-	t0 = at_prof_start();
-	at_vm_note_key(vm, d->kvm);
-	at_prof_end(AT_P_SET_KEY, t0);
-	at_rec_init(&tmpl, d->set ? AT_EV_SET : AT_EV_CLEAR);
-	t0 = at_prof_start();
-	tmpl.vcpu = at_vcpu_of(d->kvm, NULL);
-	at_prof_end(AT_P_SET_VCPU, t0);
-	tmpl.site = d->site;
+	at_setter_tmpl(vm, &tmpl, d->kvm, d->set, d->site);
 	if (READ_ONCE(at_setter_lockless))
 		at_setter_exit_lockless(vm, d, &tmpl);
 	else
@@ -504,7 +529,7 @@ out:
 NOKPROBE_SYMBOL(at_setter_exit_body);
 
 /* the handler, timed in the test build (prof.h) */
-static int at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int __kprobes at_setter_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	u64 t0 = at_prof_start();
 	int ret = at_setter_exit_body(ri, regs);
@@ -518,12 +543,12 @@ NOKPROBE_SYMBOL(at_setter_exit);
  * Entry mode (at_setter_predicts, chosen by probes.c): a plain kprobe, no
  * return probe. Where KVM calls the setter with its update lock held for
  * write and the setter applies the request alone (5.18+ without the IRQ
- * window counter of 7.2+), the call's result follows from what the entry
+ * window counter of 7.1+), the call's result follows from what the entry
  * sees: the mask, which nothing else writes until the lock is dropped,
  * and whether the vendor module honours the reason. Each call also checks
- * the one before it: a mask that is not the one recorded means a result
- * was predicted wrongly, which is corrected as a missed change
- * (at_emit_changes()) and counted (mispredicted= in status).
+ * the one before it: a mask that is not the one recorded is corrected as
+ * a missed change (at_emit_changes()), and counted as a wrong prediction
+ * (mispredicted= in status) when it differs in the predicted bit alone.
  */
 static bool at_setter_predicts;
 
@@ -536,14 +561,13 @@ static __always_inline unsigned long at_setter_predict(unsigned long old,
 	return (unsigned long)at_mask_after(old, bit, set);
 }
 
-static __always_inline int at_setter_pre_body(struct pt_regs *regs)
+static int __kprobes at_setter_pre_body(struct pt_regs *regs)
 {
 	unsigned long old, new, site;
 	/* at_rec_init() sets every byte: not zeroed twice on the hot path */
 	struct at_rec tmpl __uninitialized;
-	struct at_req *req;
+	unsigned int bit, pred;
 	struct at_vm *vm;
-	unsigned int bit;
 	struct kvm *kvm;
 	bool set;
 	u64 t0;
@@ -555,13 +579,7 @@ static __always_inline int at_setter_pre_body(struct pt_regs *regs)
 		return 0;
 	at_setter_args(regs, at_hook_layout(AT_H_SETTER), &kvm, &bit, &set);
 	old = at_kvm_mask(kvm);
-	site = at_caller(regs);
-	/* Called through the locking wrapper: report the wrapper's caller. */
-	req = at_req_find(AT_REQ_REQUEST);
-	if (req && req->kvm == kvm && req->bit == bit) {
-		req->nested = true;
-		site = req->site;
-	}
+	site = at_setter_site(regs, kvm, bit);
 	new = at_setter_predict(old, bit, set);
 	at_prof_end(AT_P_SET_ARGS, t0);
 
@@ -575,18 +593,16 @@ static __always_inline int at_setter_pre_body(struct pt_regs *regs)
 	at_prof_end(AT_P_SET_LOOKUP, t0);
 	if (!vm)
 		goto out;
-	if (READ_ONCE(vm->mask) != old)
+	/*
+	 * A recorded mask that is not KVM's differs, after a wrong
+	 * prediction, in the bit the last call predicted; any other
+	 * difference is a call the hooks missed (nmissed), not counted here.
+	 */
+	pred = READ_ONCE(vm->pred_bit);
+	if (pred < BITS_PER_LONG && (READ_ONCE(vm->mask) ^ old) == BIT(pred))
 		atomic64_inc(&at_stats.mispredicted);
-	t0 = at_prof_start();
-	at_vm_note_key(vm, kvm);
-	at_prof_end(AT_P_SET_KEY, t0);
-	t0 = at_prof_start();
-	at_rec_init(&tmpl, set ? AT_EV_SET : AT_EV_CLEAR);
-	at_prof_end(AT_P_SET_REC, t0);
-	t0 = at_prof_start();
-	tmpl.vcpu = at_vcpu_of(kvm, NULL);
-	at_prof_end(AT_P_SET_VCPU, t0);
-	tmpl.site = site;
+	WRITE_ONCE(vm->pred_bit, bit < BITS_PER_LONG ? bit : AT_NO_BIT);
+	at_setter_tmpl(vm, &tmpl, kvm, set, site);
 	at_setter_report(vm, &tmpl, old, new, bit, set);
 out:
 	return 0;
@@ -594,7 +610,7 @@ out:
 NOKPROBE_SYMBOL(at_setter_pre_body);
 
 /* the handler, timed in the test build (prof.h) */
-static int at_setter_pre(struct kprobe *p, struct pt_regs *regs)
+static int __kprobes at_setter_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	u64 t0 = at_prof_start();
 	int ret = at_setter_pre_body(regs);
@@ -629,8 +645,8 @@ const char *at_hooks_setter_mode(void)
  * APICv is disabled, else @res (filtered, absorbed). Counted, and logged
  * if it is worth it (see at_vm_record_request()).
  */
-static void at_emit_unapplied(const struct at_req *req, unsigned long mask,
-			      unsigned char res)
+static void __kprobes at_emit_unapplied(const struct at_req *req, unsigned long mask,
+					unsigned char res)
 {
 	struct at_rec rec;
 	struct at_vm *vm;
@@ -662,8 +678,8 @@ struct at_request_data {
 	unsigned long old;
 };
 
-static int at_request_entry_body(struct kretprobe_instance *ri,
-			    struct pt_regs *regs)
+static int __kprobes at_request_entry_body(struct kretprobe_instance *ri,
+					   struct pt_regs *regs)
 {
 	struct at_request_data *d = (void *)ri->data;
 	struct at_req *outer, *req;
@@ -701,8 +717,8 @@ static int at_request_entry_body(struct kretprobe_instance *ri,
 NOKPROBE_SYMBOL(at_request_entry_body);
 
 /* the handler, timed in the test build (prof.h) */
-static int at_request_entry(struct kretprobe_instance *ri,
-			    struct pt_regs *regs)
+static int __kprobes at_request_entry(struct kretprobe_instance *ri,
+				      struct pt_regs *regs)
 {
 	u64 t0 = at_prof_start();
 	int ret = at_request_entry_body(ri, regs);
@@ -712,7 +728,7 @@ static int at_request_entry(struct kretprobe_instance *ri,
 }
 NOKPROBE_SYMBOL(at_request_entry);
 
-static int at_request_exit_body(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int __kprobes at_request_exit_body(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_request_data *d = (void *)ri->data;
 	struct at_req *req = d->req;
@@ -740,7 +756,7 @@ out:
 NOKPROBE_SYMBOL(at_request_exit_body);
 
 /* the handler, timed in the test build (prof.h) */
-static int at_request_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int __kprobes at_request_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	u64 t0 = at_prof_start();
 	int ret = at_request_exit_body(ri, regs);
@@ -759,7 +775,7 @@ struct at_kvm_data {
 	unsigned long site;
 };
 
-static int at_init_vm_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int __kprobes at_init_vm_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_kvm_data *d = (void *)ri->data;
 
@@ -789,7 +805,7 @@ NOKPROBE_SYMBOL(at_init_vm_entry);
  * DISABLE(D) when APICv is off) directly, without the setter. Record them
  * in the order the kernel applies them (highest bit first).
  */
-static int at_init_vm_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int __kprobes at_init_vm_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_kvm_data *d = (void *)ri->data;
 	unsigned long mask, cur = 0, site = d->site;
@@ -829,7 +845,7 @@ out:
 }
 NOKPROBE_SYMBOL(at_init_vm_exit);
 
-static int at_destroy_vm_pre(struct kprobe *p, struct pt_regs *regs)
+static int __kprobes at_destroy_vm_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	const struct kvm *kvm = at_kvm_arg(regs);
 	struct at_rec rec;
@@ -853,7 +869,7 @@ static int at_destroy_vm_pre(struct kprobe *p, struct pt_regs *regs)
 NOKPROBE_SYMBOL(at_destroy_vm_pre);
 
 /* kvm_arch_create_vm_debugfs(): KVM's debugfs name for the VM exists. */
-static int at_vm_debugfs_pre(struct kprobe *p, struct pt_regs *regs)
+static int __kprobes at_vm_debugfs_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	const struct kvm *kvm = at_kvm_arg(regs);
 	struct at_vm *vm;
@@ -870,7 +886,7 @@ static int at_vm_debugfs_pre(struct kprobe *p, struct pt_regs *regs)
 NOKPROBE_SYMBOL(at_vm_debugfs_pre);
 
 /* kvm_arch_vcpu_postcreate(): a safe point to learn the VM's key. */
-static int at_vcpu_created_pre(struct kprobe *p, struct pt_regs *regs)
+static int __kprobes at_vcpu_created_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	const struct kvm_vcpu *vcpu = at_vcpu_arg(regs);
 	const struct kvm *kvm;
@@ -895,7 +911,7 @@ NOKPROBE_SYMBOL(at_vcpu_created_pre);
  * kvm_arch_init_vm(), sets DISABLE without the setter. Remember who called
  * it; kvm_arch_init_vm()'s return records the initial reasons with it.
  */
-static int at_init_reasons_pre(struct kprobe *p, struct pt_regs *regs)
+static int __kprobes at_init_reasons_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct at_req *req;
 
@@ -926,8 +942,8 @@ struct at_irq_window_data {
 	struct at_req *req;
 };
 
-static int at_irq_window_entry(struct kretprobe_instance *ri,
-			       struct pt_regs *regs)
+static int __kprobes at_irq_window_entry(struct kretprobe_instance *ri,
+					 struct pt_regs *regs)
 {
 	struct at_irq_window_data *d = (void *)ri->data;
 	unsigned int bit = READ_ONCE(at_reasons.irqwin_bit);
@@ -952,8 +968,8 @@ static int at_irq_window_entry(struct kretprobe_instance *ri,
 }
 NOKPROBE_SYMBOL(at_irq_window_entry);
 
-static int at_irq_window_exit(struct kretprobe_instance *ri,
-			      struct pt_regs *regs)
+static int __kprobes at_irq_window_exit(struct kretprobe_instance *ri,
+					struct pt_regs *regs)
 {
 	struct at_irq_window_data *d = (void *)ri->data;
 	struct at_req *req = d->req;
@@ -978,7 +994,7 @@ struct at_apic_data {
 	bool known;
 };
 
-static int at_xapic_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int __kprobes at_xapic_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_apic_data *d = (void *)ri->data;
 	const void *apic = at_apic_arg(regs);
@@ -1009,7 +1025,7 @@ static int at_xapic_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 }
 NOKPROBE_SYMBOL(at_xapic_entry);
 
-static int at_xapic_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int __kprobes at_xapic_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct at_apic_data *d = (void *)ri->data;
 	bool inhibit = d->req->nested;
@@ -1042,8 +1058,8 @@ NOKPROBE_SYMBOL(at_xapic_exit);
 /* Markers: the VMM restores a vCPU's state (reboot, restore)        */
 /* ---------------------------------------------------------------- */
 
-static void at_marker(struct kvm_vcpu *vcpu, struct at_rec *rec,
-		      struct pt_regs *regs)
+static void __kprobes at_marker(struct kvm_vcpu *vcpu, struct at_rec *rec,
+				struct pt_regs *regs)
 {
 	struct kvm *kvm = READ_ONCE(vcpu->kvm);
 	struct at_vm *vm;
@@ -1063,7 +1079,7 @@ static void at_marker(struct kvm_vcpu *vcpu, struct at_rec *rec,
 NOKPROBE_SYMBOL(at_marker);
 
 /* kvm_apic_set_state(): KVM_SET_LAPIC, a VMM restoring the local APIC. */
-static int at_set_lapic_pre(struct kprobe *p, struct pt_regs *regs)
+static int __kprobes at_set_lapic_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct kvm_vcpu *vcpu;
 	const void *state;
@@ -1082,7 +1098,7 @@ static int at_set_lapic_pre(struct kprobe *p, struct pt_regs *regs)
 NOKPROBE_SYMBOL(at_set_lapic_pre);
 
 /* The APIC base MSR written by the host (not the guest), to a new value. */
-static int at_apic_base_pre(struct kprobe *p, struct pt_regs *regs)
+static int __kprobes at_apic_base_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct kvm_vcpu *vcpu;
 	struct at_rec rec;
@@ -1120,7 +1136,7 @@ struct at_apic_map_data {
 };
 
 /* The xAPIC ID KVM's map uses for @v, if @v counts (APIC on, xAPIC mode). */
-static bool at_map_xapic_id(struct kvm_vcpu *v, u32 *id)
+static bool __kprobes at_map_xapic_id(struct kvm_vcpu *v, u32 *id)
 {
 	const void *apic;
 
@@ -1132,8 +1148,8 @@ static bool at_map_xapic_id(struct kvm_vcpu *v, u32 *id)
 }
 NOKPROBE_SYMBOL(at_map_xapic_id);
 
-static void at_apic_map_report(struct at_vm *vm, struct kvm *kvm,
-			       unsigned long site, unsigned long asked)
+static void __kprobes at_apic_map_report(struct at_vm *vm, struct kvm *kvm,
+					 unsigned long site, unsigned long asked)
 {
 	DECLARE_BITMAP(seen, 256);
 	DECLARE_BITMAP(dup, 256);
@@ -1181,8 +1197,8 @@ static void at_apic_map_report(struct at_vm *vm, struct kvm *kvm,
 }
 NOKPROBE_SYMBOL(at_apic_map_report);
 
-static int at_apic_map_entry(struct kretprobe_instance *ri,
-			     struct pt_regs *regs)
+static int __kprobes at_apic_map_entry(struct kretprobe_instance *ri,
+				       struct pt_regs *regs)
 {
 	struct at_apic_map_data *d = (void *)ri->data;
 	struct at_req *req;
@@ -1199,8 +1215,8 @@ static int at_apic_map_entry(struct kretprobe_instance *ri,
 }
 NOKPROBE_SYMBOL(at_apic_map_entry);
 
-static int at_apic_map_exit(struct kretprobe_instance *ri,
-			    struct pt_regs *regs)
+static int __kprobes at_apic_map_exit(struct kretprobe_instance *ri,
+				      struct pt_regs *regs)
 {
 	struct at_apic_map_data *d = (void *)ri->data;
 	struct at_req *req = d->req;

@@ -329,12 +329,16 @@ MODULE_PARM_DESC(setter_exit, "Hook the inhibit setter's return on every kernel 
  * Entry mode for setter candidate @c? Only where the result follows from
  * the entry: the 5.18+ setter, which KVM calls with its update lock held
  * and which applies one request and nothing else. Not the lock-free 5.10
- * setter, and not where KVM counts IRQ-window requests (7.2+): that
- * setter recomputes IRQWIN from the count on every call.
+ * setter, and not where KVM counts IRQ-window requests (7.1+): that
+ * setter recomputes IRQWIN from the count on every call. And only on AMD
+ * hosts: the prediction relies on the vendor's filter table
+ * (at_vendor_honours()), and only kvm-amd's runs in the tests (QEMU's
+ * guest is an EPYC); on Intel the return is hooked, as before.
  */
 static bool at_setter_entry_applies(const struct at_cand *c)
 {
-	return c && !at_setter_exit_param && c->layout == AT_L_REASON_SET &&
+	return c && !at_setter_exit_param && at_host_amd() &&
+	       c->layout == AT_L_REASON_SET &&
 	       !(c->flags & AT_C_LOCKLESS) &&
 	       at_symbol_lookup(AT_SYM_IRQ_WINDOW) == -ENOENT;
 }
@@ -817,11 +821,14 @@ static struct notifier_block at_module_nb = {
 
 int at_probes_init(void)
 {
-	int ret;
+	int i, ret;
 
 	ret = at_hooks_init();
 	if (ret)
 		return ret;
+	/* what status shows before kvm loads: each hook's own kind */
+	for (i = 0; i < AT_NR_HOOKS; i++)
+		at_probes[i].ret = at_hooks[i].ret;
 	ret = register_module_notifier(&at_module_nb);
 	if (ret)
 		goto err_hooks;

@@ -37,7 +37,7 @@ static const char *const at_prof_names[AT_P_NR] = {
 };
 
 /* Probe context: preemption is off, the sums are this CPU's. */
-void at_prof_end(enum at_prof_id id, u64 t0)
+void __kprobes at_prof_end(enum at_prof_id id, u64 t0)
 {
 	struct at_prof_sum *s = this_cpu_ptr(&at_prof_sums);
 

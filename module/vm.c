@@ -66,7 +66,7 @@ static struct irq_work at_irq_work;
 static struct kthread_worker *at_kworker;	/* worker.c's: at_vm_wake_init() */
 static struct kthread_work *at_kwork;
 
-u64 at_now(void)
+u64 __kprobes at_now(void)
 {
 	return ktime_get_boot_fast_ns();
 }
@@ -77,7 +77,7 @@ NOKPROBE_SYMBOL(at_now);
  * recorded call sites: its addresses may be reused, so older sites print
  * as "?".
  */
-unsigned int at_kvm_gen(void)
+unsigned int __kprobes at_kvm_gen(void)
 {
 	return READ_ONCE(at_gen);
 }
@@ -98,7 +98,7 @@ void at_kvm_gen_next(void)
  * an irq_work queued after at_vm_stop() synced could run after the module
  * is gone (on PREEMPT_RT it runs later, from a kthread).
  */
-void at_vm_kick(void)
+void __kprobes at_vm_kick(void)
 {
 	if (READ_ONCE(at_shutting_down))
 		return;
@@ -112,7 +112,7 @@ NOKPROBE_SYMBOL(at_vm_kick);
  * each (the record reaches userspace): no block fill of the whole record
  * on the probe's path, where a string instruction is dear under emulation.
  */
-void at_rec_init(struct at_rec *rec, unsigned char event)
+void __kprobes at_rec_init(struct at_rec *rec, unsigned char event)
 {
 	unsigned int i;
 
@@ -144,7 +144,7 @@ void at_rec_init(struct at_rec *rec, unsigned char event)
 NOKPROBE_SYMBOL(at_rec_init);
 
 /* Caller holds rcu_read_lock() (or runs with preemption disabled). */
-struct at_vm *at_vm_lookup(const struct kvm *kvm)
+struct at_vm __kprobes *at_vm_lookup(const struct kvm *kvm)
 {
 	struct at_vm *vm;
 
@@ -155,7 +155,7 @@ struct at_vm *at_vm_lookup(const struct kvm *kvm)
 }
 NOKPROBE_SYMBOL(at_vm_lookup);
 
-static struct at_vm *at_take_spare(void)
+static struct at_vm __kprobes *at_take_spare(void)
 {
 	struct at_vm *vm;
 	int i;
@@ -174,7 +174,7 @@ static struct at_vm *at_take_spare(void)
 NOKPROBE_SYMBOL(at_take_spare);
 
 /* A spare we took but did not need: the worker puts it back. */
-static void at_give_back(struct at_vm *vm)
+static void __kprobes at_give_back(struct at_vm *vm)
 {
 	llist_add(&vm->orphan, &at_orphans);
 	at_vm_kick();
@@ -186,9 +186,9 @@ NOKPROBE_SYMBOL(at_give_back);
  * first event. Returns the VM (an existing one if another CPU won a race to
  * adopt it), or NULL when no record is available.
  */
-static struct at_vm *at_vm_insert(const struct kvm *kvm, bool baseline,
-				   unsigned long mask, pid_t pid,
-				   const char *comm, bool *fresh)
+static struct at_vm __kprobes *at_vm_insert(const struct kvm *kvm, bool baseline,
+					    unsigned long mask, pid_t pid,
+					    const char *comm, bool *fresh)
 {
 	struct at_vm *vm, *old, *stale = NULL;
 	unsigned long flags;
@@ -225,6 +225,7 @@ static struct at_vm *at_vm_insert(const struct kvm *kvm, bool baseline,
 	memcpy(vm->comm, comm, sizeof(vm->comm));	/* TASK_COMM_LEN bytes */
 	vm->comm[sizeof(vm->comm) - 1] = '\0';
 	vm->mask = mask;	/* before it is visible: see at_vm_get_or_adopt() */
+	vm->pred_bit = AT_NO_BIT;
 	for_each_set_bit(b, &mask, AT_MAX_BITS)
 		vm->reason[b].since_ns = vm->created_ns;
 	hash_add_rcu(at_vm_hash, &vm->hnode, (unsigned long)kvm);
@@ -241,7 +242,7 @@ static struct at_vm *at_vm_insert(const struct kvm *kvm, bool baseline,
 }
 NOKPROBE_SYMBOL(at_vm_insert);
 
-struct at_vm *at_vm_create(const struct kvm *kvm)
+struct at_vm __kprobes *at_vm_create(const struct kvm *kvm)
 {
 	bool fresh;
 
@@ -250,8 +251,8 @@ struct at_vm *at_vm_create(const struct kvm *kvm)
 NOKPROBE_SYMBOL(at_vm_create);
 
 /* A baseline record for a VM first seen now, KVM's mask as it stands. */
-static void at_vm_baseline(struct at_vm *vm, const struct kvm *kvm,
-			   unsigned long mask)
+static void __kprobes at_vm_baseline(struct at_vm *vm, const struct kvm *kvm,
+				     unsigned long mask)
 {
 	struct at_rec rec;
 
@@ -271,8 +272,8 @@ NOKPROBE_SYMBOL(at_vm_baseline);
  * destroyed, or when no record is available. *@fresh: it was not
  * tracked yet.
  */
-struct at_vm *at_vm_adopt(const struct kvm *kvm, unsigned long mask,
-			  pid_t pid, const char *comm, bool *fresh)
+struct at_vm __kprobes *at_vm_adopt(const struct kvm *kvm, unsigned long mask,
+				    pid_t pid, const char *comm, bool *fresh)
 {
 	struct at_vm *vm;
 
@@ -294,7 +295,7 @@ NOKPROBE_SYMBOL(at_vm_adopt);
  * same time on another CPU accounts on top of it. Never adopts a VM that
  * is being destroyed.
  */
-struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm, unsigned long mask)
+struct at_vm __kprobes *at_vm_get_or_adopt(const struct kvm *kvm, unsigned long mask)
 {
 	struct at_vm *vm = at_vm_lookup(kvm);
 	bool fresh;
@@ -309,7 +310,7 @@ struct at_vm *at_vm_get_or_adopt(const struct kvm *kvm, unsigned long mask)
 NOKPROBE_SYMBOL(at_vm_get_or_adopt);
 
 /* kvm_arch_destroy_vm(): the VM stays readable until trimmed. */
-void at_vm_retire(struct at_vm *vm, const struct kvm *kvm)
+void __kprobes at_vm_retire(struct at_vm *vm, const struct kvm *kvm)
 {
 	unsigned long flags;
 	bool mine = false;
@@ -330,7 +331,7 @@ void at_vm_retire(struct at_vm *vm, const struct kvm *kvm)
 NOKPROBE_SYMBOL(at_vm_retire);
 
 /* at_vm_note_key() while the VM's key is not known yet */
-void at_vm_note_key_slow(struct at_vm *vm, const struct kvm *kvm)
+void __kprobes at_vm_note_key_slow(struct at_vm *vm, const struct kvm *kvm)
 {
 	const char *name;
 
@@ -349,14 +350,14 @@ void at_vm_note_key_slow(struct at_vm *vm, const struct kvm *kvm)
 NOKPROBE_SYMBOL(at_vm_note_key_slow);
 
 /* The VM's vCPU count, as KVM has it now. */
-void at_vm_note_vcpus(struct at_vm *vm, const struct kvm *kvm)
+void __kprobes at_vm_note_vcpus(struct at_vm *vm, const struct kvm *kvm)
 {
 	WRITE_ONCE(vm->nr_vcpus, atomic_read(&kvm->online_vcpus));
 }
 NOKPROBE_SYMBOL(at_vm_note_vcpus);
 
 /* Count one change of a reason in its flapping slots. */
-static void at_flap_count(struct at_reason_stat *rs, u64 ns)
+static void __kprobes at_flap_count(struct at_reason_stat *rs, u64 ns)
 {
 	unsigned int slot = (unsigned int)div_u64(ns, NSEC_PER_SEC) /
 			    AT_FLAP_SLOT_S;
@@ -393,7 +394,7 @@ unsigned int at_flap_changes(const struct at_reason_stat *rs, u64 now,
  * (at_mask_after()); per-reason statistics exist for the first
  * AT_MAX_BITS only.
  */
-static void at_account(struct at_vm *vm, const struct at_rec *rec)
+static void __kprobes at_account(struct at_vm *vm, const struct at_rec *rec)
 {
 	unsigned long old = READ_ONCE(vm->mask), new;
 	unsigned int bit = rec->bit;
@@ -431,7 +432,7 @@ NOKPROBE_SYMBOL(at_account);
  * Remember an xAPIC ID mismatch. Writers that race skip (the other one is
  * as recent); readers retry on the sequence count (at_vm_mismatch()).
  */
-static void at_note_mismatch(struct at_vm *vm, const struct at_rec *rec)
+static void __kprobes at_note_mismatch(struct at_vm *vm, const struct at_rec *rec)
 {
 	int seq = atomic_read(&vm->mismatch_seq);
 
@@ -478,7 +479,7 @@ u64 at_events_total(void)
 }
 
 /* Stamp and store one record: the VM's ring, then the follow stream. */
-static void at_emit(struct at_vm *vm, struct at_rec *rec)
+static void __kprobes at_emit(struct at_vm *vm, struct at_rec *rec)
 {
 	u64 t0;
 
@@ -503,7 +504,7 @@ NOKPROBE_SYMBOL(at_emit);
  * One record of @vm: a change of its mask (result changed) is accounted
  * in the aggregates, and every record is stored.
  */
-void at_vm_record(struct at_vm *vm, struct at_rec *rec)
+void __kprobes at_vm_record(struct at_vm *vm, struct at_rec *rec)
 {
 	if (rec->result == AT_RES_CHANGED) {
 		u64 t0 = at_prof_start();
@@ -515,8 +516,8 @@ void at_vm_record(struct at_vm *vm, struct at_rec *rec)
 }
 NOKPROBE_SYMBOL(at_vm_record);
 
-static void at_count_result(struct at_vm *vm, unsigned int bit,
-			    unsigned int res)
+static void __kprobes at_count_result(struct at_vm *vm, unsigned int bit,
+				      unsigned int res)
 {
 	if (bit >= AT_MAX_BITS)
 		return;
@@ -538,7 +539,7 @@ NOKPROBE_SYMBOL(at_count_result);
  * ring in seconds and push out the set/clear history an admin needs.
  * They are counted either way (absorbed= in state); log_noop=1 keeps them.
  */
-static bool at_worth_logging(const struct at_rec *rec)
+static bool __kprobes at_worth_logging(const struct at_rec *rec)
 {
 	if (READ_ONCE(at_log_noop))
 		return true;
@@ -553,7 +554,7 @@ NOKPROBE_SYMBOL(at_worth_logging);
  * filtered, dropped, absorbed; old_mask is the mask): counted, and stored
  * if it is worth it (at_worth_logging()).
  */
-void at_vm_record_request(struct at_vm *vm, struct at_rec *rec)
+void __kprobes at_vm_record_request(struct at_vm *vm, struct at_rec *rec)
 {
 	at_count_result(vm, rec->bit, rec->result);
 	if (at_worth_logging(rec))

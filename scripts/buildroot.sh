@@ -40,13 +40,16 @@
 #         rt_read_* or rt_write_* symbol: a spinlock_t or rwlock_t, which
 #         PREEMPT_RT turns into a sleeping lock, taken by the module (whose
 #         probe handlers must never sleep: use a raw_spinlock_t).  The
-#         objects and symbols are printed on stdout.
+#         objects and symbols are printed on stdout;
+#       8 (--w1 only) a function of the probe path (NOKPROBE_SYMBOL) is not
+#         in .kprobes.text, or the compiler split one into a piece (.part.N,
+#         .cold, .isra...) outside it, where kprobes would not refuse a probe.
 # shellcheck disable=SC2016 # dpkg-query formats and sh -c scripts: single quotes on purpose
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,43s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,46s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 [[ $# -ge 1 && ${1:-} != -* ]] || usage
 line=$1 mode=ensure src='' rebuild=0
 shift
@@ -440,6 +443,7 @@ w1_build() {
 	fi
 	log "$name: $(grep 'module-call-graph:' "$logf")"
 	rt_spin_check "${objs[@]}" "$root/tmp/apicv-w1/module/apicv_trace.ko"
+	nokprobe_check "$root/tmp/apicv-w1/module/apicv_trace.ko"
 	test_build
 	rm -rf "$root/tmp/apicv-w1"
 }
@@ -488,6 +492,39 @@ rt_spin_check() {
 		exit 7
 	fi
 	log "$name: PREEMPT_RT kernel $kver: no rt_spin/rt_read/rt_write lock symbol in $# objects ($(wc -l <<<"$undef") undefined symbols checked)"
+}
+
+# nokprobe_check KO (host path in the root): every function a probe can
+# reach is both NOKPROBE_SYMBOL() and __kprobes (module/apicv_trace.h): the
+# symbol list covers the function's own symbol only, the section covers any
+# piece the compiler splits off.  Fails (exit 8) on a listed function
+# outside .kprobes.text or a piece of one ("f.part.0", "f.cold") outside it.
+nokprobe_check() {
+	local syms bad
+	syms=$(in_root objdump -t "${1#"$root"}") || die "$name: objdump -t failed on the module"
+	bad=$(awk '
+		$NF ~ /^_kbl_addr_/ { listed[substr($NF, 11)] = 1; next }
+		$0 ~ / F / { sec[$NF] = $(NF - 2) }
+		END {
+			for (f in listed) {
+				n++
+				if (sec[f] != ".kprobes.text")
+					print f " in " (f in sec ? sec[f] : "(no such function)")
+			}
+			for (s in sec) {
+				base = s; sub(/\..*/, "", base)
+				if (s != base && (base in listed) && sec[s] != ".kprobes.text")
+					print s " in " sec[s]
+			}
+			if (!n)
+				print "(no NOKPROBE_SYMBOL in the module)"
+		}' <<<"$syms" | sort)
+	if [[ -n $bad ]]; then
+		echo "$bad"
+		log "$name: probe-path code a kprobe could be placed on ($(wc -l <<<"$bad"), listed on stdout): mark the function __kprobes"
+		exit 8
+	fi
+	log "$name: probe path: $(grep -c '_kbl_addr_' <<<"$syms") NOKPROBE functions, all in .kprobes.text, no piece split off outside it"
 }
 
 # dkms_refuses: dkms.conf's BUILD_EXCLUSIVE_CONFIG must make this release's

@@ -329,10 +329,22 @@ figure workers "$WORKERS"
 echo 4194304 >/proc/sys/kernel/pid_max
 check pid_max grep -qx 4194304 /proc/sys/kernel/pid_max
 
+# slabinfo FILE: /proc/slabinfo once SLUB has shrunk every cache, which
+# hands each CPU's current and partial slabs back to the node first;
+# without it active_objs counts a CPU's slab as wholly in use (8 objects
+# of kmalloc-4k), and two quiet points 2 CPUs apart could differ by 16
+# objects with nothing leaked (seen once: 63 -> 79, 3 slabs more)
+slabinfo() {
+	for s in /sys/kernel/slab/*/shrink; do
+		echo 1 >"$s" 2>/dev/null || true
+	done
+	cat /proc/slabinfo >"$1" 2>/dev/null
+}
+
 modprobe kvm_amd $KVM_ARGS || { fail load_kvm "modprobe kvm_amd $KVM_ARGS"; exit 1; }
 # the start: no apicv_trace yet
 U0=$(vm_unnamed)
-cat /proc/slabinfo >"$OUT/mem/slabinfo.before" 2>/dev/null
+slabinfo "$OUT/mem/slabinfo.before" 2>/dev/null
 grep -E '^(Slab|SUnreclaim|VmallocUsed):' /proc/meminfo >"$OUT/mem/meminfo.before"
 if [ -e /sys/kernel/debug/kmemleak ]; then
 	echo clear >/sys/kernel/debug/kmemleak
@@ -432,16 +444,16 @@ figure quiet_points "$QUIET"
 figure readers "$READERS"
 figure followers "$(echo $FOLLOW_PIDS | wc -w)"
 grep -E '^(Slab|SUnreclaim|VmallocUsed):' /proc/meminfo >"$OUT/mem/meminfo.after"
-cat /proc/slabinfo >"$OUT/mem/slabinfo.after" 2>/dev/null
+slabinfo "$OUT/mem/slabinfo.after" 2>/dev/null
 # One more load and unload with everything else quiet, VMs made and
 # destroyed: the kmalloc objects of the VM records (check_stress.py
 # knows their size) must come back to their number before (over the
 # whole run, other users of the cache move it too much to tell)
-cat /proc/slabinfo >"$OUT/mem/slabinfo.q0"
+slabinfo "$OUT/mem/slabinfo.q0"
 insmod $P/apicv_trace.ko $AT_ARGS || fail insmod_quiet "insmod"
 $SD churn --seconds 2 --vcpus 1 --toggles 1 >"$OUT/quiet.churn" 2>&1 || fail quiet_churn "exit $?"
 rmmod_retry apicv_trace || fail rmmod_quiet "rmmod apicv_trace"
-cat /proc/slabinfo >"$OUT/mem/slabinfo.q1"
+slabinfo "$OUT/mem/slabinfo.q1"
 if [ -e /sys/kernel/debug/kmemleak ]; then
 	# twice: kmemleak reports an object only from its second scan on
 	echo scan >/sys/kernel/debug/kmemleak

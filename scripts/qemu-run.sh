@@ -49,7 +49,9 @@ kver=$(kernel_kver "$line")
 kd=$(kline_dir "$line")
 initrd=$(mktemp "${TMPDIR:-/tmp}/apicv-initrd.XXXXXX")
 ttys1=$(mktemp "${TMPDIR:-/tmp}/apicv-ttyS1.XXXXXX")
-trap 'rm -f "$initrd" "$ttys1"' EXIT
+pidf=$(mktemp "${TMPDIR:-/tmp}/apicv-qemu-pid.XXXXXX")
+hungf=$(mktemp "${TMPDIR:-/tmp}/apicv-qemu-hung.XXXXXX")
+trap 'rm -f "$initrd" "$ttys1" "$pidf" "$hungf"' EXIT
 "$SCRIPTS_DIR/mkinitramfs.sh" -k "$line" -p "$payload" -o "$initrd" ${mods:+-M "$mods"}
 
 # TCG only: never the host's /dev/kvm. Single-threaded TCG: QEMU 7.2's
@@ -74,13 +76,9 @@ cmdline="console=ttyS0,115200 panic=-1 mitigations=off $wdarg $append"
 # or any hang after /init, fails as a timeout; the hung attempt's log is kept
 # as LOGFILE.early-hang.
 boot_deadline=180
-pidf=$(mktemp "${TMPDIR:-/tmp}/apicv-qemu-pid.XXXXXX")
-hungf=$(mktemp "${TMPDIR:-/tmp}/apicv-qemu-hung.XXXXXX")
-trap 'rm -f "$initrd" "$ttys1" "$pidf" "$hungf"' EXIT
 for attempt in 1 2; do
 	log "booting $kver (${cpu%%,*}, smp $smp, ${mem}M, timeout ${timeout}s), log: $logfile"
 	: >"$pidf"
-	: >"$ttys1"
 	rm -f "$hungf"
 	watcher=''
 	if ((attempt == 1 && timeout > 2 * boot_deadline)); then

@@ -34,7 +34,7 @@ static const char usage_text[] =
 "                      list (e.g. 1234-11), or a pid or process name that\n"
 "                      matches one VM\n"
 "  watch [--vm VM] [--reason R[,R...]] [--new]\n"
-"                      live changes from the follow stream, until Ctrl-C;\n"
+"                      the kept records, then live changes, until Ctrl-C;\n"
 "                      --new skips the records kept from before\n"
 "  show --timeline [--ascii] [--last SECONDS] VM\n"
 "                      each reason's set and clear intervals as a strip\n"

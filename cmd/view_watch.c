@@ -8,6 +8,12 @@
  * 0) and never interrupts a half-written line. A read of 0 bytes is the
  * end: the module is going away (exit EX_GONE, 9), or, with --dir, the
  * copy ends (exit 0).
+ *
+ * follow shows what happens after it is opened (the module fills its
+ * stream only while a reader is open), so the history comes from events:
+ * follow is opened first, then events is printed, then follow's lines but
+ * those events already printed (a record stored while follow opened can
+ * be in both; told apart by seq). --new skips the history.
  */
 #include "cmd.h"
 #include "files.h"
@@ -432,19 +438,60 @@ static void text_capped(const struct rec *r)
 	       "holds the newest 65536; vm/%s/events has them) ---\n", n, vm, vm);
 }
 
+/* The seq numbers the history printed, sorted once it is read. */
+struct seen {
+	uint64_t *seq;
+	size_t n, cap;
+	int recording;		/* reading the history: add, do not skip */
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Whether @r was printed by the history; while recording, note it. */
+static int seen_before(struct seen *h, const struct rec *r)
+{
+	uint64_t seq;
+
+	if (!rec_u64(r, "seq", &seq))
+		return 0;
+	if (!h->recording)
+		return h->n && seq <= h->seq[h->n - 1] &&
+		       bsearch(&seq, h->seq, h->n, sizeof(seq), cmp_u64);
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 4096;
+		uint64_t *n = realloc(h->seq, cap * sizeof(*n));
+
+		if (!n)
+			return 0;	/* at worst a line twice */
+		h->seq = n;
+		h->cap = cap;
+	}
+	h->seq[h->n++] = seq;
+	return 0;
+}
+
 /*
  * @c is watch's own copy of the context: its clocks are read again when a
  * live record is newer than them, so a wall clock stepped (NTP, date -s)
  * since the start does not skew the times of later records.
  */
 static void handle_line(struct ctx *c, const struct filter *f,
-			const char *line, size_t len)
+			struct seen *h, const char *line, size_t len)
 {
 	struct rec r;
 	uint64_t ns;
 
 	if (rec_parse(&r, line, len))
 		return;
+	if (event_kind(&r) == EV_RECORD && seen_before(h, &r)) {
+		rec_free(&r);
+		return;
+	}
 	if (c->live && rec_u64(&r, "ns", &ns) && ns > c->boot_now_ns)
 		clocks_read(c);
 	switch (event_kind(&r)) {
@@ -475,8 +522,16 @@ static void handle_line(struct ctx *c, const struct filter *f,
 
 			clean_text(rec_str(&r, "lost") ? rec_str(&r, "lost") : "?", n,
 				   sizeof(n));
-			printf("--- %s records lost: this reader fell behind the "
-			       "module's follow buffer (stream_size) ---\n", n);
+			if (rec_str(&r, "vm")) {	/* from events */
+				char k[256];
+
+				clean_text(rec_str(&r, "vm"), k, sizeof(k));
+				printf("--- %s older records of VM %s lost: its ring "
+				       "(ring_size) overwrote them ---\n", n, k);
+			} else {
+				printf("--- %s records lost: this reader fell behind "
+				       "the module's follow buffer (stream_size) ---\n", n);
+			}
 		}
 		break;
 	case EV_CAPPED:
@@ -495,8 +550,8 @@ static void handle_line(struct ctx *c, const struct filter *f,
 }
 
 /* Handle the complete lines in buf[0..*have); keep the rest. */
-static void drain_lines(struct ctx *c, const struct filter *f, char *buf,
-			size_t *have, int show)
+static void drain_lines(struct ctx *c, const struct filter *f,
+			struct seen *h, char *buf, size_t *have, int show)
 {
 	size_t start = 0;
 	char *nl;
@@ -505,16 +560,37 @@ static void drain_lines(struct ctx *c, const struct filter *f, char *buf,
 		size_t l = (size_t)(nl - (buf + start));
 
 		if (show)
-			handle_line(c, f, buf + start, l);
+			handle_line(c, f, h, buf + start, l);
 		start += l + 1;
 	}
 	memmove(buf, buf + start, *have - start);
 	*have -= start;
 }
 
+/* The kept records, from events: read after follow was opened. */
+static int print_history(struct ctx *c, const struct filter *f,
+			 struct seen *h)
+{
+	char *text;
+	size_t len;
+	int rc = read_rel(c, "events", &text, &len, 0);
+
+	if (rc)
+		return rc;
+	h->recording = 1;
+	drain_lines(c, f, h, text, &len, 1);
+	if (len)	/* a last line without newline */
+		handle_line(c, f, h, text, len);
+	h->recording = 0;
+	free(text);
+	qsort(h->seq, h->n, sizeof(*h->seq), cmp_u64);
+	return 0;
+}
+
 int view_watch(const struct ctx *c, const char *vm, const char *reasons,
 	       int new_only)
 {
+	struct seen h = { 0 };
 	struct sigaction sa;
 	sigset_t block, orig;
 	struct filter f;
@@ -547,6 +623,11 @@ int view_watch(const struct ctx *c, const char *vm, const char *reasons,
 	}
 	rc = open_rel(c, rel, &fd);
 	if (rc) {
+		filter_free(&f);
+		return rc;
+	}
+	if (c->live && !new_only && (rc = print_history(&wc, &f, &h))) {
+		close(fd);
 		filter_free(&f);
 		return rc;
 	}
@@ -586,12 +667,12 @@ int view_watch(const struct ctx *c, const char *vm, const char *reasons,
 		n = read(fd, buf + have, cap - have);
 		if (n > 0) {
 			have += (size_t)n;
-			drain_lines(&wc, &f, buf, &have, !skipping);
+			drain_lines(&wc, &f, &h, buf, &have, !skipping);
 			continue;
 		}
 		if (n == 0) {
 			if (have && !skipping)	/* a last line without newline */
-				handle_line(&wc, &f, buf, have);
+				handle_line(&wc, &f, &h, buf, have);
 			if (c->live) {
 				/* not a normal end: a script must see it */
 				errmsg("follow ended: the apicv_trace module was unloaded"
@@ -618,6 +699,7 @@ int view_watch(const struct ctx *c, const char *vm, const char *reasons,
 	}
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	free(buf);
+	free(h.seq);
 	close(fd);
 	filter_free(&f);
 	return rc;

@@ -256,7 +256,8 @@ extern struct list_head at_vm_list;
 extern struct mutex at_vm_mutex;	/* readers vs. freeing */
 extern struct at_ring *at_stream;	/* all VMs, for "follow" */
 extern wait_queue_head_t at_follow_wq;
-extern atomic_t at_followers;
+extern atomic_t at_followers;		/* open follow files: the stream is
+					 * written only while non-zero */
 extern bool at_shutting_down;
 extern struct at_stats at_stats;
 

@@ -790,9 +790,16 @@ static int at_follow_open(struct inode *inode, struct file *file)
 	mutex_init(&f->lock);
 	INIT_DELAYED_WORK(&f->due, at_follow_due);
 	at_ring_patience_init(&f->patience);
-	f->cursor = at_ring_first(at_stream);
 	file->private_data = f;
+	/*
+	 * From the open on: writers fill the stream only while a reader is
+	 * open (at_emit()), so what it holds from before is from an earlier
+	 * reader's time, with gaps, and is not shown. A record stored while
+	 * the file opens lands on either side of the cursor; the history
+	 * before the open, that one included, is in events.
+	 */
 	atomic_inc(&at_followers);
+	f->cursor = at_ring_head(at_stream);
 	return stream_open(inode, file);
 }
 

@@ -478,7 +478,12 @@ u64 at_events_total(void)
 	return n;
 }
 
-/* Stamp and store one record: the VM's ring, then the follow stream. */
+/*
+ * Stamp and store one record: the VM's ring, then, while a follow file is
+ * open, the follow stream. A reader starts at the stream's head when it
+ * opens the file (at_follow_open()), so with none open the stream has no
+ * reader to serve and is not written: the always-on cost is the VM's ring.
+ */
 static void __kprobes at_emit(struct at_vm *vm, struct at_rec *rec)
 {
 	u64 t0;
@@ -491,12 +496,13 @@ static void __kprobes at_emit(struct at_vm *vm, struct at_rec *rec)
 	t0 = at_prof_start();
 	at_ring_write(vm->ring, rec, NULL);
 	at_prof_end(AT_P_RING_VM, t0);
+	this_cpu_inc(at_events);	/* vm's count: its ring's head */
+	if (!atomic_read(&at_followers))
+		return;
 	t0 = at_prof_start();
 	at_ring_write(at_stream, rec, NULL);
 	at_prof_end(AT_P_RING_STREAM, t0);
-	this_cpu_inc(at_events);	/* vm's count: its ring's head */
-	if (atomic_read(&at_followers))
-		irq_work_queue(&at_irq_work);
+	irq_work_queue(&at_irq_work);
 }
 NOKPROBE_SYMBOL(at_emit);
 

@@ -59,14 +59,24 @@ part_kvm() {
 	# kretprobe, on the setter only), g (plain kprobes, entry only, on the
 	# same 2 functions), h (c's test build: prof.h times each handler and
 	# part, printed at unload into prof.txt), i (c with setter_exit=Y: the
-	# setter's return hooked, as before entry mode), interleaved
+	# setter's return hooked, as before entry mode), j (c with a follow
+	# file held open and never read: the stream is written), interleaved
 	r=0
 	while [ $r -lt $LOOP_ROUNDS ]; do
-		for m in a b c d e f g h i; do
+		for m in a b c d e f g h i j; do
 			case $m in
 			b) echo >$T/trace; echo 1 >$tp; echo 1 >$T/tracing_on; e0=$(tp_entries) ;;
 			c) at_load || continue; e0=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status) ;;
 			i) at_load setter_exit=Y || continue; e0=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status) ;;
+			j) at_load || continue
+			   sleep 100000 <$D/follow &
+			   holder=$!
+			   n=0
+			   while ! grep -q 'follow_readers=1' $D/status && [ $n -lt 50 ]; do
+				usleep 100000 2>/dev/null || sleep 1
+				n=$((n + 1))
+			   done
+			   e0=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status) ;;
 			d) insmod $P/atprobe.ko || { err "insmod atprobe.ko"; continue; }; e0=0 ;;
 			e) insmod $P/atprobe.ko scan=256 || { err "insmod atprobe.ko scan=256"; continue; }; e0=0 ;;
 			g) insmod $P/atprobe.ko ret=0 || { err "insmod atprobe.ko ret=0"; continue; }; e0=0 ;;
@@ -79,6 +89,9 @@ part_kvm() {
 			case $m in
 			b) echo 0 >$tp; e1=$(tp_entries); echo >$T/trace ;;
 			c | i) e1=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status); at_unload ;;
+			j) e1=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status)
+			   grep -q 'follow_readers=1' $D/status || err "(j): no follow reader"
+			   kill $holder; wait $holder 2>/dev/null; at_unload ;;
 			h) e1=$(sed -n 's/^events=\([0-9]*\).*/\1/p' $D/status); at_unload
 			   dmesg | sed -n "s/.*apicv_trace: prof: /round=$r /p" >>$out/prof.txt ;;
 			d | e | f | g) e1=0; rmmod atprobe || err "rmmod atprobe" ;;

@@ -141,11 +141,12 @@ for g in kvm_guests:
              'f': '(f) one empty kretprobe (setter only)',
              'g': '(g) empty plain kprobes (entry only), same 2',
              'h': '(h) = c, test build timing its parts (prof.h)',
-             'i': '(i) = c, setter_exit=Y (the setter\'s return hooked)'}
-    for m in 'abcdefghi':
+             'i': '(i) = c, setter_exit=Y (the setter\'s return hooked)',
+             'j': '(j) = c, a follow file held open (the stream written)'}
+    for m in 'abcdefghij':
         v = list(by.get(m, {}).values())
         note = ''
-        if m in 'bci' and rec.get(m):
+        if m in 'bcij' and rec.get(m):
             note = f'recorded {min(rec[m])}..{max(rec[m])} per run'
         row('2 BLOCKIRQ ioctl loop', names[m], accel, v, 'ioctl/s', note)
 
@@ -161,6 +162,7 @@ for g in kvm_guests:
     row('2 BLOCKIRQ ioctl loop', 'g vs a (throughput change)', accel, slow('a', 'g'), '%', 'per round')
     row('2 BLOCKIRQ ioctl loop', 'h vs c (the timing itself)', accel, slow('c', 'h'), '%', 'per round')
     row('2 BLOCKIRQ ioctl loop', 'i vs b (the return hooked)', accel, slow('b', 'i'), '%', 'per round')
+    row('2 BLOCKIRQ ioctl loop', 'j vs c (the follow stream written)', accel, slow('c', 'j'), '%', 'per round')
     # where c's time goes: mode h's sections, ns per call, per round
     prof = {}
     for l in lines(f'{g}/prof.txt'):
@@ -174,7 +176,7 @@ for g in kvm_guests:
     for sec in sorted(prof):
         row('2b where (c) spends its time (h)', f'{sec}: ns per call', accel, prof[sec], 'ns',
             'local_clock() around it, under TCG')
-    for m in 'abcdefghi':
+    for m in 'abcdefghij':
         lab = m
         v = list(by.get(m, {}).values())
         if v:

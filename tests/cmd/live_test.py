@@ -8,7 +8,8 @@ $APICV_TRACE_SYSFS/kernel/debug/apicv_trace, and a tree there built from a
 fixture (tests/cmd/fixtures) stands in for the module's debugfs files, with
 follow a FIFO the test writes to (as the module's blocks). Covered:
 
-  watch   live records print as wall time, also ones newer than the start;
+  watch   the kept records (events) first, then follow's, a record in both
+          once; live records print as wall time, also ones newer than the start;
           --vm/--reason that name nothing are usage errors (exit 2) that
           list what exists; the module going away mid-watch is exit 9
   prom    state= and name= labels on every per-VM sample; exited VMs are
@@ -120,13 +121,22 @@ def test_watch_wall_time(b):
         recs = [(now_b - 10 * 10**9, now_r - 10, "IRQWIN"),		# before the start
                 (now_b, now_r, "PIT_REINJ"),				# after the start
                 (now_b + 3600 * 10**9, now_r + 3600, "HYPERV")]	# far after
+        # a record the history (events) printed, stored again in the
+        # stream as follow opened: printed once
+        dup = [l for l in open(os.path.join(d, "events")) if l.startswith("seq=15 ")]
+        os.write(wfd, dup[0].encode())
         for i, (ns, _, reason) in enumerate(recs):
-            os.write(wfd, (f"seq={i + 1} ns={ns} vm=4242-11 vcpu=0 cpu=0 tid=7 comm=q event=set "
+            os.write(wfd, (f"seq={i + 101} ns={ns} vm=4242-11 vcpu=0 cpu=0 tid=7 comm=q event=set "
                            f"reason={reason} bit=8 old=0x0 new=0x100 result=changed "
                            f"site=svm_enable_irq_window+0x80\n").encode())
         out = read_until(p, lambda g: b"HYPERV" in g)
         lines = out.splitlines()
-        ok(len(lines) == 3, f"watch live: 3 lines: {out!r}")
+        ok(len(lines) > 3 and "--- VM 4242-11 created" in lines[0],
+           f"watch live: the kept records (events) first: {out[:300]!r}")
+        ok(sum("4300-12" in l for l in lines) == 2,
+           f"watch live: a record in events and follow printed once: {out!r}")
+        lines = lines[-3:]
+        ok(len(lines) == 3, f"watch live: 3 lines from follow: {out!r}")
         for (ns, t, reason), line in zip(recs, lines):
             m = re.match(r"(\d\d:\d\d:\d\d)\.\d{3}  4242-11 ", line)
             ok(m is not None and reason in line and near(m.group(1), t),

@@ -21,7 +21,7 @@ MISUSE_CHECKS = [
     "misuse_comm_vm_created", "misuse_comm_kept", "misuse_cmd_comm_rc",
     "misuse_cmd_comm_text", "misuse_cmd_comm_json", "misuse_cmd_comm_prom",
     "misuse_cmd_comm_no_shell", "misuse_cmd_full_no_warning", "misuse_events_multipage",
-    "misuse_follow_drain", "misuse_follow_read_sizes", "misuse_follow_is_events",
+    "misuse_follow_starts_empty", "misuse_follow_drain", "misuse_follow_read_sizes", "misuse_follow_is_events",
     "misuse_follow_eagain", "misuse_follow_poll_timeout", "misuse_follow_espipe",
     "misuse_follow_badbuf_empty", "misuse_follow_read_eintr", "misuse_follow_pollin",
     "misuse_many_opens", "misuse_racing_opens", "misuse_debugfs_root_private",

@@ -73,9 +73,15 @@ if [ "$MODE" = lockdown ]; then
 	n=0
 	for f in $(files); do
 		if [ "${f##*/}" = follow ]; then
-			# a stream: what it has now, without waiting
-			timeout 2 cat "$f" >/tmp/read.out 2>/dev/null
-			[ -s /tmp/read.out ] || { fail "read_$f" "empty"; continue; }
+			# a stream from its open on: read while a VM makes records
+			timeout 60 cat "$f" >/tmp/read.out 2>/dev/null &
+			rp=$!
+			sleep 1
+			"$P/faultinj" vms 1 >/dev/null
+			sleep 1
+			kill "$rp"
+			wait "$rp"
+			grep -q '^seq=' /tmp/read.out || { fail "read_$f" "no record"; continue; }
 		elif ! cat "$f" >/tmp/read.out || [ ! -s /tmp/read.out ]; then
 			fail "read_$f" "unreadable or empty under lockdown"
 			continue

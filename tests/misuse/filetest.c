@@ -19,10 +19,11 @@
  *	nothing; the content is the same afterwards. writeopen-locked: the
  *	same, named misuse_lockdown_wropen_*.
  *   filetest follow FOLLOW EVENTS -- CMD...
- *	The stream: readers of every read size get the same bytes, which are
- *	the events file's lines; O_NONBLOCK gives EAGAIN and poll() times out
- *	when drained; lseek and pread give ESPIPE; a blocked read is
- *	interrupted by a signal; CMD's events wake poll() with POLLIN.
+ *	The stream: a reader starts empty, at its open; readers of every
+ *	read size, open while CMD runs, get the same bytes, which are the
+ *	lines events gained meanwhile; O_NONBLOCK gives EAGAIN and poll()
+ *	times out when drained; lseek and pread give ESPIPE; a blocked read
+ *	is interrupted by a signal; CMD's events wake poll() with POLLIN.
  *   filetest manyopen N FILE...
  *	N opens of every FILE at once, each reads its first page (the same
  *	bytes for all); follow_readers counts them;
@@ -731,6 +732,21 @@ static char **sorted_lines(const struct buf *b, size_t *n)
 	return v;
 }
 
+/* The record lines of @after that @before has not, sorted. */
+static char **new_lines(const struct buf *before, const struct buf *after,
+			size_t *n)
+{
+	size_t nb, na, i, k = 0;
+	char **vb = sorted_lines(before, &nb), **va = sorted_lines(after, &na);
+
+	for (i = 0; i < na; i++)
+		if (!strncmp(va[i], "seq=", 4) &&
+		    !bsearch(&va[i], vb, nb, sizeof(*vb), cmp_line))
+			va[k++] = va[i];
+	*n = k;
+	return va;
+}
+
 static volatile sig_atomic_t alarmed;
 
 static void on_alarm(int sig)
@@ -744,20 +760,43 @@ static int cmd_follow(const char *path, const char *events, char **cmd)
 	static const size_t sizes[] = {
 		1, 2, 3, 7, 64, 100, 4095, 4096, 4097, 65536, 1 << 20,
 	};
-	struct buf ref, b, ev;
+	enum { NSIZES = sizeof(sizes) / sizeof(sizes[0]) };
+	struct buf ref, b, ev, before;
 	struct pollfd p;
 	struct sigaction sa;
 	struct itimerval it = { .it_value = { 0, 300000 } };
-	char **lf, **le;
+	char **lf, **le, why[300] = "";
 	size_t i, nf, ne;
 	long tried = 0;
 	ssize_t n;
-	int fd, ret;
+	int fd, ret, fds[NSIZES];
 
-	/* A: what a fresh reader gets, one big read at a time */
+	/*
+	 * A reader starts at its open: nothing to read yet, however much the
+	 * module keeps (events). The reference reader and one per read size
+	 * are open while CMD makes records.
+	 */
 	fd = open(path, O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
 		die("open follow");
+	for (i = 0; i < NSIZES; i++) {
+		fds[i] = open(path, O_RDONLY | O_NONBLOCK);
+		if (fds[i] < 0)
+			die("open follow");
+	}
+	n = read(fd, scratch, 4096);
+	for (i = 0; n < 0 && errno == EAGAIN && i < NSIZES; i++)
+		n = read(fds[i], scratch, 4096);
+	if (n < 0 && errno == EAGAIN)
+		ok("misuse_follow_starts_empty", "%d readers", NSIZES + 1);
+	else
+		fail("misuse_follow_starts_empty", "a fresh reader read %zd (%s)",
+		     n, n < 0 ? ename(errno) : "data");
+	if (slurp(events, &before))
+		die("read events");
+	run_cmd(cmd);
+
+	/* the reference: one big read at a time */
 	ret = drain(fd, 0, &ref);
 	if (ret)
 		fail("misuse_follow_drain", "drain: %s", ename(-ret));
@@ -767,37 +806,30 @@ static int cmd_follow(const char *path, const char *events, char **cmd)
 		die("read events");
 
 	/* every read size: the same bytes */
-	{
-		char why[300] = "";
-
-		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-			int f = open(path, O_RDONLY | O_NONBLOCK);
-
-			tried++;
-			if (f < 0 || drain(f, sizes[i], &b)) {
-				snprintf(why, sizeof(why), "reads of %zu: %s",
-					 sizes[i], ename(errno));
-			} else {
-				if (!same(&ref, &b) && !why[0])
-					snprintf(why, sizeof(why),
-						 "reads of %zu: %zu bytes, differ at %zu (big: %zu)",
-						 sizes[i], b.len,
-						 first_diff(&ref, &b), ref.len);
-				free(b.p);
-			}
-			if (f >= 0)
-				close(f);
+	for (i = 0; i < NSIZES; i++) {
+		tried++;
+		if (drain(fds[i], sizes[i], &b)) {
+			snprintf(why, sizeof(why), "reads of %zu: %s", sizes[i],
+				 ename(errno));
+		} else {
+			if (!same(&ref, &b) && !why[0])
+				snprintf(why, sizeof(why),
+					 "reads of %zu: %zu bytes, differ at %zu (big: %zu)",
+					 sizes[i], b.len, first_diff(&ref, &b),
+					 ref.len);
+			free(b.p);
 		}
-		if (why[0])
-			fail("misuse_follow_read_sizes", "%s", why);
-		else
-			ok("misuse_follow_read_sizes", "%ld sizes, %zu bytes each",
-			   tried, ref.len);
+		close(fds[i]);
 	}
+	if (why[0])
+		fail("misuse_follow_read_sizes", "%s", why);
+	else
+		ok("misuse_follow_read_sizes", "%ld sizes, %zu bytes each",
+		   tried, ref.len);
 
-	/* the stream holds what the events file holds */
+	/* the stream holds what events gained meanwhile, record for record */
 	lf = sorted_lines(&ref, &nf);
-	le = sorted_lines(&ev, &ne);
+	le = new_lines(&before, &ev, &ne);
 	ret = nf == ne && nf > 0;
 	for (i = 0; ret && i < nf; i++)
 		ret = !strcmp(lf[i], le[i]);
@@ -805,7 +837,7 @@ static int cmd_follow(const char *path, const char *events, char **cmd)
 		ok("misuse_follow_is_events", "%zu lines", nf);
 	else
 		fail("misuse_follow_is_events",
-		     "follow has %zu lines, events %zu (first difference: '%.120s' / '%.120s')",
+		     "follow has %zu lines, events gained %zu (first difference: '%.120s' / '%.120s')",
 		     nf, ne, i && i <= nf ? lf[i - 1] : "-",
 		     i && i <= ne ? le[i - 1] : "-");
 

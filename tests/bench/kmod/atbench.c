@@ -14,7 +14,8 @@
  *             ring_order (default 8 = 256 slots, the module's ring_size)
  *   at_emit   what the module's at_emit() does per record around it: a
  *             CLOCK_BOOTTIME stamp, the global sequence, the VM's ring, the
- *             follow stream (4096 slots), a per-CPU counter
+ *             follow stream (4096 slots: the path while a follow file is
+ *             open; with none open it skips the stream), a per-CPU counter
  *   at_ring_private  diagnostic: each writer its own ring (per-CPU
  *             sub-rings, as the kernel ring buffer has)
  *   kernel_rb one trace_buffer (RB_FL_OVERWRITE, rb_kb KiB per CPU):

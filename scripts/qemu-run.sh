@@ -92,12 +92,29 @@ boot_deadline=180
 # answer), kept as LOGFILE.qemu-state.  A guest kernel that spins or
 # deadlocks leaves the monitor answering (single-threaded TCG keeps running
 # the vCPU and serves the monitor beside it), so no answer means QEMU itself
-# is hung (suspected in a CI run: a 5.10 guest silent from 6 s on, no
-# watchdog, no RCU stall report): not a test result either, so that
-# attempt's log is kept as LOGFILE.qemu-hang and the guest booted once more.
-# One second boot per run, for either reason.
+# is hung: not a test result either, so that attempt's log is kept as
+# LOGFILE.qemu-hang and the guest booted once more.  So is a guest whose
+# timers stopped (timers_stopped below; log LOGFILE.timer-hang).  One
+# second boot per run, for any of these reasons.
 state_before=10
 rm -f "$logfile.qemu-state"
+# timers_stopped: after a timeout, whether the guest's clock died rather
+# than the guest: every vCPU halted in the kernel with interrupts enabled,
+# in both of the monitor's samples, after /init ran, and the watchdog's
+# sleep never ended.  Seen with nested guests under TCG (kvmdrive guest
+# looping, with and without apicv_trace loaded, on 6.1): the guest then
+# sleeps for ever and prints nothing.  A guest deadlock leaves its timers
+# running, so the watchdog shows its blocked tasks, and a spinning or stuck
+# vCPU is not halted: both still fail.
+timers_stopped() {
+	local n
+	[[ -n $wdarg && $(head -n1 "$statef") == 'monitor: answered' ]] || return 1
+	grep -aq '^APICV-INIT:' "$logfile" && ! grep -aq '^APICV-WATCHDOG:' "$logfile" || return 1
+	n=$(grep -c '^sample [12]: cpu' "$statef")
+	((n == 2 * smp)) || return 1
+	! grep '^sample [12]: cpu' "$statef" | grep -qv ' IF=1 CPL=0 HLT=1 '
+}
+
 for attempt in 1 2; do
 	log "booting $kver (${cpu%%,*}, smp $smp, ${mem}M, timeout ${timeout}s), log: $logfile"
 	: >"$pidf"
@@ -160,6 +177,9 @@ for attempt in 1 2; do
 		! grep -aq '^APICV-RC=' "$logfile"; then
 		cp "$logfile" "$logfile.qemu-hang"
 		log "NOTE: QEMU itself did not answer its monitor $((timeout - state_before))s into the boot ($(head -n1 "$statef" | sed 's/^monitor: //')): QEMU hung, not the guest kernel (its hang leaves the monitor answering): booting once more; the hung log is $logfile.qemu-hang"
+	elif ((attempt == 1 && timedout)) && timers_stopped; then
+		cp "$logfile" "$logfile.timer-hang"
+		log "NOTE: the guest's timers stopped: every vCPU idle in its kernel with interrupts on, and the guest's watchdog (a sleep of ${wdarg#apicv.watchdog=}s) never woke: a TCG clock hang, not a test result (a deadlock leaves the timers running and the watchdog shows the blocked tasks): booting once more; the hung log is $logfile.timer-hang"
 	else
 		break
 	fi

@@ -6,7 +6,8 @@
 #   kvm_amd and its dependencies (plus -M modules) with a depmod'ed subset,
 #   the shared libraries needed by any dynamic ELF file in PAYLOAD_DIR,
 #   PAYLOAD_DIR copied to /payload.
-# /init mounts the pseudo filesystems, runs `sh /payload/run.sh`, prints
+# /init mounts the pseudo filesystems, prints APICV-INIT (with the kernel's
+# runtime _text address), runs `sh /payload/run.sh`, prints
 # APICV-RC=<rc> and powers off.  With apicv.watchdog=S on the kernel command
 # line, a job still running after S seconds has every task's state and
 # kernel stack printed (APICV-WATCHDOG), to show where a guest hangs.
@@ -15,7 +16,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,10s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,14s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 line='' payload='' out='' mods=kvm_amd
 while getopts k:p:o:M:h opt; do
 	case $opt in
@@ -91,7 +92,11 @@ mount -t tmpfs tmpfs /run
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing
 hostname apicv-guest
-echo "APICV-INIT: $(uname -r) up $(cut -d' ' -f1 /proc/uptime)s cmdline: $(cat /proc/cmdline)"
+# _text: where KASLR put the kernel this boot, so that qemu-run.sh can name
+# the function under a hung vCPU's RIP (kallsyms shows 0 if it hides
+# addresses; grep -m1 stops near the top of it: no cost)
+ktext=$(grep -m1 ' _text$' /proc/kallsyms | cut -d' ' -f1)
+echo "APICV-INIT: $(uname -r) up $(cut -d' ' -f1 /proc/uptime)s _text=${ktext:-none} cmdline: $(cat /proc/cmdline)"
 cd /payload
 # apicv.watchdog=S (qemu-run.sh sets it shortly before its timeout): a job
 # still running after S seconds is shown before the host kills the guest:

@@ -17,7 +17,8 @@
 #     (h) c's test build (AT_TEST_FAULTS: module/prof.h times each handler
 #     and its parts: where c's time goes), (i) c with setter_exit=Y (the
 #     setter's return hooked, the mechanism entry mode replaces on 6.1 and
-#     6.12), interleaved a..i, a..i, ...;
+#     6.12), (j) c with a follow file held open and never read (the stream
+#     written), interleaved a..j, a..j, ...;
 #  2c. a realistic workload: a guest booting and rebooting (kvmdrive guest,
 #     IRQWIN flapping through the 8259 PIC) without and with the module,
 #     interleaved: CPU time per run, the ratio and its spread;

@@ -17,14 +17,16 @@
 # each vCPU's RIP with the kernel function under it.  A QEMU that does not
 # answer its monitor is hung itself: that attempt's log is kept as
 # LOGFILE.qemu-hang and the guest booted once more, as one hung in early
-# boot (LOGFILE.early-hang); one second boot per run at most.
+# boot (LOGFILE.early-hang) and one whose timers stopped (every vCPU idle,
+# its watchdog never woke: LOGFILE.timer-hang); one second boot per run
+# at most.
 # Exit: run.sh's exit code; 125 no APICV-RC line; 126 run.sh exited 0 but
 # the log has a splat; 2 usage error.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,22s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,24s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 # EPYC gives svm+npt (AuthenticAMD, family 17h).  The masked features are ones
 # TCG cannot emulate anyway; masking only silences QEMU's warnings about them.
 EPYC_TCG=EPYC,-rdseed,-sha-ni,-fxsr-opt,-misalignsse,-3dnowprefetch,-osvw,-topoext,-nrip-save,-xsavec
@@ -107,12 +109,9 @@ rm -f "$logfile.qemu-state"
 # running, so the watchdog shows its blocked tasks, and a spinning or stuck
 # vCPU is not halted: both still fail.
 timers_stopped() {
-	local n
-	[[ -n $wdarg && $(head -n1 "$statef") == 'monitor: answered' ]] || return 1
+	[[ -n $wdarg ]] || return 1
 	grep -aq '^APICV-INIT:' "$logfile" && ! grep -aq '^APICV-WATCHDOG:' "$logfile" || return 1
-	n=$(grep -c '^sample [12]: cpu' "$statef")
-	((n == 2 * smp)) || return 1
-	! grep '^sample [12]: cpu' "$statef" | grep -qv ' IF=1 CPL=0 HLT=1 '
+	python3 "$SCRIPTS_DIR/qemu-state.py" idle "$statef" "$smp"
 }
 
 for attempt in 1 2; do

@@ -4,6 +4,7 @@
 
     qemu-state.py query SOCKET
     qemu-state.py explain STATEFILE [SYMBOLS KTEXT]
+    qemu-state.py idle STATEFILE NCPUS
 
 Used by scripts/qemu-run.sh shortly before it kills a guest that has not
 finished.
@@ -24,6 +25,10 @@ it, CPL, IF, halted or not, and whether RIP moved between the samples.
 SYMBOLS is a System.map or a saved /proc/kallsyms (plain or .gz) with
 _text in it; KTEXT the hung boot's runtime _text (KASLR: the image's
 slide is KTEXT minus SYMBOLS' _text).  Without them, RIPs only.
+
+idle: exit 0 if the monitor answered and all NCPUS vCPUs were halted in
+the kernel with interrupts enabled in both samples (qemu-run.sh's
+timers_stopped), else 1.
 """
 import bisect
 import gzip
@@ -163,7 +168,8 @@ def where(rip, cpl, syms, slide):
     return s or "outside vmlinux (a module?)"
 
 
-def explain(path, symfile=None, ktext=None):
+def read_state(path):
+    """(first line, {cpu: {sample: (rip, if, cpl, hlt, cr3)}}) of a query's output."""
     samples = {}
     head = ""
     with open(path) as f:
@@ -173,6 +179,19 @@ def explain(path, symfile=None, ktext=None):
             m = re.match(r"sample (\d): cpu(\d+) RIP=(\S+) RFL=\S+ IF=(\d) CPL=(\d+) HLT=(\d) CR3=(\S+)", ln)
             if m:
                 samples.setdefault(int(m.group(2)), {})[int(m.group(1))] = m.groups()[2:]
+    return head, samples
+
+
+def idle(path, ncpus):
+    head, samples = read_state(path)
+    every = [s.get(n) for s in samples.values() for n in (1, 2)]
+    ok = (head == "monitor: answered" and len(samples) == int(ncpus) and
+          all(v and v[1:4] == ("1", "0", "1") for v in every))
+    return 0 if ok else 1
+
+
+def explain(path, symfile=None, ktext=None):
+    head, samples = read_state(path)
     if head != "monitor: answered":
         print(head or f"{path}: no monitor answer recorded")
         return 1
@@ -223,6 +242,8 @@ def main(argv):
         return query(argv[2])
     if argv[1:2] == ["explain"] and len(argv) in (3, 5):
         return explain(*argv[2:])
+    if len(argv) == 4 and argv[1] == "idle":
+        return idle(argv[2], argv[3])
     print(__doc__.split("\n\n")[1], file=sys.stderr)
     return 2
 
